@@ -1,0 +1,32 @@
+# `make demo` and `make test` build .venv themselves; nothing needs to be pre-installed
+# beyond Python 3.11, pip, make and gcc.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+DATA   ?= data
+
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
+export CLARITY_DATA_DIR ?= $(DATA)
+
+.PHONY: venv demo test bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m ngn_clarity.cli demo --data-dir $(DATA)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) benchmarks/loudness.py
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache

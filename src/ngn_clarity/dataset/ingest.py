@@ -1,0 +1,181 @@
+"""Bring user audio into ``raw/``: ``--import-gold`` and ``--organize-flawed``.
+
+Both steps walk a source folder, decide each file's instrument/source (and flaw) from its
+name and folders with :func:`ngn_clarity.taxonomy.classify`, screen the audio (readable,
+non-empty, finite, not silent), skip exact duplicates by SHA-256, and copy the file into
+``raw/<subset>/<instrument>/`` under the next free canonical name. Copies are verified by
+hash and never replace an existing file; the source is never modified (``--move`` removes
+it only after a verified copy on the same file system). Each placed clip gets a label record
+that keeps its original name.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import audio, taxonomy
+from ..fsutil import copy_no_clobber, os_reason, sha256_file, walk_files
+from ..layout import Layout
+from ..outcome import StepReport
+from ..records import ClipRecord, write_record
+
+#: Canonical numbers are tried upwards from the next free one at most this many times.
+_MAX_NAME_TRIES = 10_000
+
+
+@dataclass(frozen=True)
+class Screened:
+    info: audio.AudioInfo
+    sha256: str
+
+
+def screen(path: Path) -> Screened:
+    """Decode ``path`` fully and check it is usable audio; raise :class:`audio.AudioError`."""
+    samples, _ = audio.read(path)
+    problem = audio.content_problem(samples)
+    if problem:
+        raise audio.AudioError(path, problem)
+    try:
+        digest = sha256_file(path)
+    except OSError as e:
+        raise audio.AudioError(path, f"cannot read: {os_reason(e)}") from None
+    return Screened(audio.info(path), digest)
+
+
+def known_hashes(layout: Layout) -> dict[str, str]:
+    """SHA-256 -> path of every audio file already in ``raw/``."""
+    hashes: dict[str, str] = {}
+    for clip in layout.iter_clips("raw"):
+        try:
+            hashes.setdefault(sha256_file(clip.path), str(clip.path))
+        except OSError:
+            continue
+    return hashes
+
+
+def _next_index(folder: Path, prefix: str) -> int:
+    """One past the highest canonical number in ``folder`` for names starting ``prefix``."""
+    highest = 0
+    if folder.is_dir():
+        for entry in os.scandir(folder):
+            if entry.name.startswith(prefix):
+                try:
+                    parsed = taxonomy.parse_canonical(entry.name)
+                except taxonomy.TaxonomyError:
+                    continue
+                if taxonomy.name_prefix(parsed.source, parsed.flaw) == prefix:
+                    highest = max(highest, parsed.index)
+    return highest + 1
+
+
+def place(layout: Layout, src: Path, screened: Screened, subset: str,
+          cls: taxonomy.Classification, origin: str, move: bool = False) -> tuple[Path, str]:
+    """Copy ``src`` to its canonical place in ``raw/``; return (destination, note).
+
+    The destination folder is created if needed. On a name collision (a file appeared
+    between the scan and the link) the next number is tried; nothing is overwritten.
+    """
+    folder = layout.raw_dir(subset, cls.instrument)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise NotADirectoryError(errno.ENOTDIR, "target is not a folder", str(folder)) from None
+    ext = src.suffix.lower().lstrip(".")
+    prefix = taxonomy.name_prefix(cls.source, cls.flaw)
+    index = _next_index(folder, prefix)
+    for _ in range(_MAX_NAME_TRIES):
+        dest = folder / taxonomy.canonical_name(cls.source, index, ext, cls.flaw)
+        if not dest.exists():
+            try:
+                copy_no_clobber(src, dest, expected_sha256=screened.sha256)
+                break
+            except FileExistsError:
+                pass
+        index += 1
+    else:
+        raise OSError(f"no free name for {prefix}NNN.{ext} in {folder}")
+    write_record(layout, ClipRecord(
+        file=dest.name, subset=subset, instrument=cls.instrument, source=cls.source,
+        flawed_type=cls.flaw or taxonomy.NO_FLAW, sha256=screened.sha256, origin=origin,
+        original_name=src.name, original_path=str(src.resolve()),
+        extra={"sample_rate": screened.info.sample_rate, "channels": screened.info.channels,
+               "duration_s": round(screened.info.duration_s, 6)}))
+    note = ""
+    if move:
+        note = _remove_moved_source(src, dest)
+    return dest, note
+
+
+def _remove_moved_source(src: Path, dest: Path) -> str:
+    """Delete ``src`` after a verified copy, only when both live on one file system."""
+    try:
+        if os.stat(src).st_dev != os.stat(dest).st_dev:
+            return "kept the source: --move works within one file system only"
+        os.unlink(src)
+        return "moved"
+    except OSError as e:
+        return f"kept the source: cannot remove it ({os_reason(e)})"
+
+
+def _ingest(layout: Layout, source_dir: Path, subset: str, origin: str, step: str,
+            move: bool) -> StepReport:
+    report = StepReport(step)
+    source_dir = Path(source_dir)
+    if not source_dir.is_dir():
+        report.errors.append(f"source folder {source_dir} does not exist")
+        return report
+    hashes = known_hashes(layout)
+    raw_root = layout.raw.resolve()
+    for path in walk_files(source_dir, report.skipped):
+        if raw_root in path.resolve().parents:
+            report.skip(path, "already inside raw/")
+            continue
+        if not audio.is_audio_name(path):
+            report.skip(path, f"not an audio file name ({path.suffix or 'no extension'})")
+            continue
+        folders = path.relative_to(source_dir).parts[:-1]
+        try:
+            cls = taxonomy.classify(path.name, folders, want_flaw=(subset == "flawed"))
+        except taxonomy.TaxonomyError as e:
+            report.skip(path, f"cannot classify: {e}")
+            continue
+        if subset == "gold" and (cls.flaw or taxonomy.says_flawed(path.name)):
+            report.skip(path, f"looks flawed ({cls.flaw or 'flawed'} in the name); "
+                              f"not imported as gold")
+            continue
+        try:
+            screened = screen(path)
+        except audio.AudioError as e:
+            report.skip(path, e.reason)
+            continue
+        if screened.sha256 in hashes:
+            report.skip(path, f"duplicate of {hashes[screened.sha256]} (same content)")
+            continue
+        try:
+            dest, note = place(layout, path, screened, subset, cls, origin, move)
+        except OSError as e:
+            report.skip(path, f"cannot copy into raw/{subset}/{cls.instrument}/: "
+                              f"{os_reason(e)}")
+            continue
+        hashes[screened.sha256] = str(dest)
+        entry = {"source": str(path), "dest": str(dest), "instrument": cls.instrument,
+                 "sub_source": cls.source, "flawed_type": cls.flaw or taxonomy.NO_FLAW}
+        if note:
+            entry["note"] = note
+        report.done.append(entry)
+    return report
+
+
+def import_gold(layout: Layout, source_dir: str | os.PathLike, move: bool = False) -> StepReport:
+    """Copy a gold stem library into ``raw/gold/<instrument>/<source>_<NNN>.<ext>``."""
+    return _ingest(layout, Path(source_dir), "gold", "import-gold", "import-gold", move)
+
+
+def organize_flawed(layout: Layout, source_dir: str | os.PathLike | None = None,
+                    move: bool = False) -> StepReport:
+    """Copy flawed downloads into ``raw/flawed/<instrument>/<source>_flawed_<flaw>_<NNN>``."""
+    src = Path(source_dir) if source_dir is not None else layout.downloads
+    return _ingest(layout, src, "flawed", "organize-flawed", "organize-flawed", move)

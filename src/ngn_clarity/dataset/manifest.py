@@ -1,0 +1,105 @@
+"""``--manifest``: ``manifest.json`` with what ``raw/`` holds.
+
+Per file: path, subset, instrument, source, flawed_type, duration, sample rate, channels,
+format, size and SHA-256 (header facts only; ``--validate`` decodes the audio). Counts per
+subset/instrument/flaw and the seed's summary numbers (gold, flawed, total, total floats =
+total x 64). Files that cannot be read are listed under ``problems``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timezone
+from typing import Any
+
+from .. import audio, settings, taxonomy
+from ..fsutil import atomic_write_json, os_reason, sha256_file
+from ..layout import Clip, Layout
+from ..outcome import Skipped
+from ..records import read_record
+
+MANIFEST_VERSION = 1
+
+
+def clip_labels(layout: Layout, clip: Clip) -> tuple[str, str]:
+    """(source, flawed_type) of a clip: its record if it has one, else its name."""
+    record = read_record(layout, clip.subset, clip.instrument, clip.name)
+    if record is not None:
+        return record.source, record.flawed_type
+    try:
+        source = taxonomy.parse_canonical(clip.name).source
+    except taxonomy.TaxonomyError:
+        source = taxonomy.DEFAULT_SOURCE[clip.instrument]
+    if clip.subset == "gold":
+        return source, taxonomy.NO_FLAW
+    try:
+        return source, taxonomy.flaw_from_name(clip.instrument, clip.name)
+    except taxonomy.TaxonomyError:
+        return source, taxonomy.NO_FLAW
+
+
+def build_manifest(layout: Layout) -> dict[str, Any]:
+    skipped: list[Skipped] = []
+    files: list[dict[str, Any]] = []
+    for clip in layout.iter_clips("raw", skipped):
+        try:
+            i = audio.info(clip.path)
+            digest = sha256_file(clip.path)
+            size = clip.path.stat().st_size
+        except audio.AudioError as e:
+            skipped.append(Skipped(str(clip.path), e.reason))
+            continue
+        except OSError as e:
+            skipped.append(Skipped(str(clip.path), os_reason(e)))
+            continue
+        source, flawed_type = clip_labels(layout, clip)
+        files.append({
+            "path": clip.path.relative_to(layout.root).as_posix(),
+            "subset": clip.subset, "instrument": clip.instrument, "source": source,
+            "flawed_type": flawed_type, "duration_s": round(i.duration_s, 6),
+            "sample_rate": i.sample_rate, "channels": i.channels, "frames": i.frames,
+            "format": i.format, "subtype": i.subtype, "bytes": size, "sha256": digest,
+        })
+
+    counts: dict[str, Any] = {"gold": {}, "flawed": {}}
+    durations: dict[str, dict[str, float]] = {"gold": {}, "flawed": {}}
+    for inst in taxonomy.INSTRUMENTS:
+        counts["gold"][inst] = 0
+        counts["flawed"][inst] = {f: 0 for f in taxonomy.flaws_for(inst)}
+        durations["gold"][inst] = durations["flawed"][inst] = 0.0
+    for f in files:
+        sub, inst = f["subset"], f["instrument"]
+        durations[sub][inst] = round(durations[sub][inst] + f["duration_s"], 6)
+        if sub == "gold":
+            counts["gold"][inst] += 1
+        else:
+            per = counts["flawed"][inst]
+            per[f["flawed_type"]] = per.get(f["flawed_type"], 0) + 1
+    gold = sum(1 for f in files if f["subset"] == "gold")
+    flawed = len(files) - gold
+    return {
+        "version": MANIFEST_VERSION,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "data_dir": str(layout.root),
+        "summary": {
+            "gold": gold, "flawed": flawed, "total": len(files),
+            "total_floats": len(files) * settings.FINGERPRINT_LENGTH,
+            "floats_per_clip": settings.FINGERPRINT_LENGTH,
+            "total_duration_s": round(sum(f["duration_s"] for f in files), 3),
+            "targets": {"gold_per_instrument": settings.GOLD_PER_INSTRUMENT,
+                        "flawed_per_instrument": settings.FLAWED_PER_INSTRUMENT},
+        },
+        "counts": counts,
+        "durations_s": durations,
+        "sample_rates": dict(sorted(Counter(f["sample_rate"] for f in files).items())),
+        "channels": dict(sorted(Counter(f["channels"] for f in files).items())),
+        "files": files,
+        "problems": [{"path": s.path, "reason": s.reason} for s in skipped],
+    }
+
+
+def write_manifest(layout: Layout) -> dict[str, Any]:
+    """Build the manifest and write it atomically to ``<data>/manifest.json``."""
+    manifest = build_manifest(layout)
+    atomic_write_json(layout.manifest, manifest)
+    return manifest

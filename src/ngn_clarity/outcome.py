@@ -1,0 +1,40 @@
+"""What a step did: the files it handled and the ones it skipped, each with a reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A path that a step passed over, with the one-line reason."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass
+class StepReport:
+    """Outcome of one step. ``ok`` is False when anything was skipped or failed."""
+
+    step: str
+    done: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.skipped and not self.errors
+
+    def skip(self, path: object, reason: str) -> None:
+        self.skipped.append(Skipped(str(path), reason))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "ok": self.ok, "done": self.done,
+                "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+                "notes": self.notes, "errors": self.errors}

@@ -1,0 +1,58 @@
+"""Label records: one typed JSON record per clip, kept under ``records/`` (see layout).
+
+A record says where a clip came from (original name and path, origin step), what it is
+(subset, instrument, source, flawed_type) and, for rendered clips, how it was made. The
+feature step joins the records into ``labels.csv``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from .fsutil import atomic_write_json
+from .layout import Layout
+from .taxonomy import NO_FLAW
+
+RECORD_VERSION = 1
+
+
+@dataclass
+class ClipRecord:
+    file: str
+    subset: str
+    instrument: str
+    source: str
+    flawed_type: str = NO_FLAW
+    sha256: str = ""
+    origin: str = ""
+    """Step that put the clip in raw/: ``import-gold``, ``organize-flawed`` or ``synth``."""
+    original_name: str = ""
+    original_path: str = ""
+    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(
+        timespec="seconds"))
+    extra: dict[str, Any] = field(default_factory=dict)
+    version: int = RECORD_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ClipRecord":
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        return cls(**known)
+
+
+def write_record(layout: Layout, record: ClipRecord) -> None:
+    path = layout.record_path(record.subset, record.instrument, record.file)
+    atomic_write_json(path, record.to_dict())
+
+
+def read_record(layout: Layout, subset: str, instrument: str, filename: str) -> ClipRecord | None:
+    path = layout.record_path(subset, instrument, filename)
+    try:
+        return ClipRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
