@@ -144,6 +144,15 @@ def read(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     return data, int(sr)
 
 
+def read_usable(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """:func:`read`, and also raise :class:`AudioError` for NaN/Inf samples or digital silence."""
+    samples, sr = read(path)
+    problem = content_problem(samples)
+    if problem:
+        raise AudioError(path, problem)
+    return samples, sr
+
+
 def content_problem(samples: np.ndarray) -> str | None:
     """One-line reason why decoded samples cannot be used, or ``None`` if they can.
 

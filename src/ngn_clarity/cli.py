@@ -147,6 +147,97 @@ def _run_dataset(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+# --- loudness / normalize --------------------------------------------------------------------
+
+def _add_loudness(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", metavar="FILE", help="audio files to measure")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per file (JSON lines) instead of a table")
+
+
+def _run_loudness(args: argparse.Namespace) -> int:
+    from . import audio, loudness
+
+    con = _console(args)
+    failed = False
+    if not args.json:
+        con.info(f"{'integrated':>10} {'LRA':>6} {'TP dBTP':>8} {'peak':>7} {'dur s':>7}  file")
+    for name in args.files:
+        try:
+            r = loudness.measure(*audio.read_usable(name))
+        except (audio.AudioError, loudness.LoudnessError) as e:
+            failed = True
+            reason = getattr(e, "reason", None) or str(e)
+            if args.json:
+                print(json.dumps({"file": name, "error": reason}))
+            else:
+                con.problem(f"{name}: {reason}")
+            continue
+        if args.json:
+            print(json.dumps({"file": name, **r.to_dict()}))
+        else:
+            flags = f"  [{', '.join(r.flags)}]" if r.flags else ""
+            con.info(f"{r.integrated_lufs:10.2f} {r.loudness_range_lu:6.2f} "
+                     f"{r.true_peak_dbtp:8.2f} {r.sample_peak_dbfs:7.2f} "
+                     f"{r.duration_s:7.2f}  {name}{flags}")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _add_normalize(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("steps (seed flags)")
+    g.add_argument("--create-dirs", action="store_true", help="create processed/ and features/")
+    g.add_argument("--normalize", action="store_true",
+                   help="normalize every raw/ clip into processed/")
+    g.add_argument("--verify", action="store_true",
+                   help="re-measure processed/; exit 1 if any clip is missing or off target")
+    g.add_argument("--all", action="store_true", help="create-dirs, normalize, verify")
+    o = p.add_argument_group("options")
+    o.add_argument("--target-lufs", "--target", dest="target_lufs", type=float,
+                   default=settings.TARGET_LUFS, metavar="LUFS",
+                   help=f"target integrated loudness (default {settings.TARGET_LUFS})")
+    o.add_argument("--subtype", choices=("FLOAT", "PCM_24", "PCM_16"), default="FLOAT",
+                   help="output sample format (default FLOAT: 32-bit float WAV, never clips; "
+                        "PCM lowers gain to keep true peak <= -1 dBTP)")
+    o.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="worker processes (default 1)")
+    o.add_argument("--force", action="store_true", help="redo clips that are up to date")
+
+
+def _run_normalize(args: argparse.Namespace) -> int:
+    from .normalize import NormalizeSettings, normalize, verify
+
+    con = _console(args)
+    layout = Layout.at(args.data_dir)
+    if not (args.create_dirs or args.normalize or args.verify or args.all):
+        con.problem("nothing to do: give --create-dirs, --normalize, --verify or --all")
+        return EXIT_USAGE
+    try:
+        cfg = NormalizeSettings(target_lufs=args.target_lufs, subtype=args.subtype)
+    except ValueError as e:
+        con.problem(str(e))
+        return EXIT_USAGE
+    failed = False
+    if args.create_dirs or args.all:
+        created = layout.init()
+        con.info(f"create-dirs: {len(created)} folder(s) created under {layout.root}")
+    if args.normalize or args.all:
+        res = normalize(layout, cfg, jobs=args.jobs, force=args.force,
+                        progress=not args.quiet)
+        t = res.log["totals"]
+        con.info(f"normalize: {t['normalized']} normalized, {t['up_to_date']} up to date, "
+                 f"{t['failed']} failed, {t['gain_limited']} gain-limited -> "
+                 f"{layout.normalization_log}")
+        con.report(res.report)
+        failed |= not res.report.ok
+    if args.verify or args.all:
+        rep = verify(layout, cfg)
+        con.info(f"verify: {len(rep.done)} within {settings.VERIFY_TOLERANCE_LU} LU of "
+                 f"target, {len(rep.skipped)} problem(s)")
+        con.report(rep)
+        failed |= not rep.ok
+    return EXIT_FAILED if failed else EXIT_OK
+
+
 # --- commands not built yet ------------------------------------------------------------------
 
 def _not_built(issue: int, what: str) -> Callable[[argparse.Namespace], int]:
@@ -163,9 +254,9 @@ COMMANDS: dict[str, tuple[str, Callable | None, Callable, str | None]] = {
     "dataset": ("organize raw audio: init, import gold, Suno prompts, organize flawed, "
                 "manifest, validate", _add_dataset, _run_dataset, "dataset_generator.py"),
     "loudness": ("measure integrated loudness, LRA and true peak of files",
-                 None, _not_built(3, "loudness"), None),
-    "normalize": ("normalize raw/ to -18 LUFS into processed/", None,
-                  _not_built(3, "normalize"), "loudness_normalizer.py"),
+                 _add_loudness, _run_loudness, None),
+    "normalize": ("normalize raw/ to -18 LUFS into processed/ (32-bit float WAV)",
+                  _add_normalize, _run_normalize, "loudness_normalizer.py"),
     "synth": ("render the embedded gold + flawed dataset into raw/", None,
               _not_built(4, "synth"), None),
     "features": ("extract the 64-float fingerprints into features/", None,

@@ -68,6 +68,19 @@ def atomic_path(dest: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+def remove_stale_parts(folder: str | os.PathLike) -> int:
+    """Delete temporary ``.*.part`` files that a killed run left below ``folder``.
+
+    Only names this module creates are touched (``.<name>.<random>.part``). Returns how many.
+    """
+    removed = 0
+    for tmp in Path(folder).rglob(".*.part"):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+            removed += 1
+    return removed
+
+
 def atomic_write(dest: str | os.PathLike, writer: Callable[[Path], Any]) -> Path:
     """Call ``writer(tmp_path)`` and atomically move the result to ``dest``."""
     with atomic_path(dest) as tmp:

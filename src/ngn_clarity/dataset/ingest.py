@@ -34,10 +34,7 @@ class Screened:
 
 def screen(path: Path) -> Screened:
     """Decode ``path`` fully and check it is usable audio; raise :class:`audio.AudioError`."""
-    samples, _ = audio.read(path)
-    problem = audio.content_problem(samples)
-    if problem:
-        raise audio.AudioError(path, problem)
+    audio.read_usable(path)
     try:
         digest = sha256_file(path)
     except OSError as e:

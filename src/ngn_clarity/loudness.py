@@ -1,0 +1,229 @@
+"""Loudness measurement: ITU-R BS.1770-4 / EBU R 128, behind one small function.
+
+:func:`measure` returns integrated loudness (BS.1770-4: K-weighting, 400 ms blocks at 75 %
+overlap, -70 LUFS absolute and -10 LU relative gates), loudness range (EBU Tech 3342), true
+peak (BS.1770-4 Annex 2, 4x oversampling at 44.1/48 kHz), sample peak, and the maxima of
+momentary (400 ms) and short-term (3 s) loudness sampled every 100 ms (EBU Tech 3341).
+
+The engine is libebur128 (through ``pyebur128``), which passes the EBU conformance cases; this
+module adds the pipeline's own rules (DESIGN.md, "Loudness"):
+
+* **Mono is dual-mono.** A one-channel file is measured as if sent to both speakers
+  (channel weight 2, +3.01 dB against plain BS.1770), so a mono stem and its stereo copy
+  land at the same level. Flag ``dual_mono``.
+* **Short clips.** Shorter than one 400 ms gating block there is nothing to gate: the
+  integrated value is the ungated K-weighted loudness of the whole clip. Flag ``short_clip``.
+  LRA needs 3 s short-term windows; a shorter clip reports LRA 0.0 and flag ``short_for_lra``
+  (and no short-term maximum).
+* **Silence is an error.** A clip whose gated loudness does not exist (every block below the
+  -70 LUFS absolute gate) raises :class:`SilentAudioError`; no number is invented.
+
+Channel layouts follow BS.1770 weights: 1 = dual mono; 2 = L R; 3 = L R C; 4 = L R Ls Rs;
+5 = L R C Ls Rs; 6 = L R C LFE Ls Rs (LFE excluded); 7-8 = the 5.1 map plus back surrounds
+weighted as surrounds (1.41).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pyebur128 as ebu
+
+__all__ = ["LoudnessError", "SilentAudioError", "LoudnessReport", "measure",
+           "integrated_loudness", "loudness_series", "gain_to_target", "ENGINE"]
+
+_MODE = (ebu.MeasurementMode.MODE_I | ebu.MeasurementMode.MODE_LRA
+         | ebu.MeasurementMode.MODE_S | ebu.MeasurementMode.MODE_TRUE_PEAK
+         | ebu.MeasurementMode.MODE_SAMPLE_PEAK)
+_C = ebu.ChannelType
+_MAPS: dict[int, tuple[int, ...]] = {
+    2: (_C.LEFT, _C.RIGHT),
+    3: (_C.LEFT, _C.RIGHT, _C.CENTER),
+    4: (_C.LEFT, _C.RIGHT, _C.LEFT_SURROUND, _C.RIGHT_SURROUND),
+    5: (_C.LEFT, _C.RIGHT, _C.CENTER, _C.LEFT_SURROUND, _C.RIGHT_SURROUND),
+    6: (_C.LEFT, _C.RIGHT, _C.CENTER, _C.UNUSED, _C.LEFT_SURROUND, _C.RIGHT_SURROUND),
+    7: (_C.LEFT, _C.RIGHT, _C.CENTER, _C.UNUSED, _C.LEFT_SURROUND, _C.RIGHT_SURROUND,
+        _C.LEFT_SURROUND),
+    8: (_C.LEFT, _C.RIGHT, _C.CENTER, _C.UNUSED, _C.LEFT_SURROUND, _C.RIGHT_SURROUND,
+        _C.LEFT_SURROUND, _C.RIGHT_SURROUND),
+}
+#: BS.1770 gating block; shorter clips are measured ungated.
+BLOCK_S = 0.4
+#: Short-term window (EBU Tech 3341/3342); LRA needs at least one.
+SHORT_TERM_S = 3.0
+#: Momentary and short-term loudness are sampled at this step (EBU Tech 3341: >= 10 Hz).
+STEP_MS = 100
+#: Integrated loudness below this is silence (the BS.1770 absolute gate).
+ABSOLUTE_GATE_LUFS = -70.0
+
+ENGINE = f"libebur128 {ebu.get_libebur128_version()} via pyebur128 {ebu.__version__}"
+
+
+class LoudnessError(ValueError):
+    """Audio whose loudness cannot be measured; the message is a one-line reason."""
+
+
+class SilentAudioError(LoudnessError):
+    """Every gating block is below the -70 LUFS absolute gate: there is no loudness."""
+
+
+@dataclass(frozen=True)
+class LoudnessReport:
+    integrated_lufs: float
+    loudness_range_lu: float
+    true_peak_dbtp: float
+    sample_peak_dbfs: float
+    momentary_max_lufs: float | None
+    """Highest 400 ms loudness; None for clips shorter than 400 ms."""
+    short_term_max_lufs: float | None
+    """Highest 3 s loudness; None for clips shorter than 3 s."""
+    duration_s: float
+    sample_rate: int
+    channels: int
+    flags: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["flags"] = list(self.flags)
+        return d
+
+    def scaled(self, gain_db: float) -> "LoudnessReport":
+        """The report this audio would give after a gain of ``gain_db`` (exact for I, peaks)."""
+        def add(v: float | None) -> float | None:
+            return None if v is None else v + gain_db
+        return LoudnessReport(self.integrated_lufs + gain_db, self.loudness_range_lu,
+                              self.true_peak_dbtp + gain_db, self.sample_peak_dbfs + gain_db,
+                              add(self.momentary_max_lufs), add(self.short_term_max_lufs),
+                              self.duration_s, self.sample_rate, self.channels, self.flags)
+
+
+def _db(linear: float) -> float:
+    return 20.0 * math.log10(linear) if linear > 0 else -math.inf
+
+
+def _as_frames(samples: np.ndarray) -> np.ndarray:
+    x = np.asarray(samples)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[1] not in range(1, 9):
+        raise LoudnessError(f"expected (frames, 1-8 channels) audio, got shape {x.shape}")
+    if x.shape[0] == 0:
+        raise LoudnessError("no audio frames")
+    if not np.isfinite(x).all():
+        raise LoudnessError("audio contains NaN or Inf samples")
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def _state(channels: int, sample_rate: int, dual_mono: bool) -> ebu.R128State:
+    st = ebu.R128State(channels, int(sample_rate), _MODE)
+    if channels == 1:
+        st.set_channel(0, _C.DUAL_MONO if dual_mono else _C.LEFT)
+    else:
+        for i, kind in enumerate(_MAPS[channels]):
+            st.set_channel(i, kind)
+    return st
+
+
+def _run(x: np.ndarray, sample_rate: int, dual_mono: bool) -> tuple[ebu.R128State, np.ndarray]:
+    """Feed ``x`` to a fresh state in 100 ms hops; return the state and each hop's energy.
+
+    The energy of a hop is the channel-weighted mean square of its K-weighted samples
+    (``10 ** ((L + 0.691) / 10)``), so any window of whole hops is a mean of energies.
+    """
+    frames, channels = x.shape
+    st = _state(channels, sample_rate, dual_mono)
+    hop = sample_rate * STEP_MS // 1000
+    n_hops = frames // hop
+    flat = x.reshape(-1)
+    energies = np.zeros(n_hops)
+    for k in range(n_hops):
+        st.add_frames(flat[k * hop * channels:(k + 1) * hop * channels], hop)
+        lufs = ebu.get_loudness_window(st, STEP_MS)
+        energies[k] = 10.0 ** ((lufs + 0.691) / 10.0) if math.isfinite(lufs) else 0.0
+    rest = frames - n_hops * hop
+    if rest:
+        st.add_frames(flat[n_hops * hop * channels:], rest)
+    return st, energies
+
+
+def _window_max(energies: np.ndarray, hops: int) -> float | None:
+    series = _windowed(energies, hops)
+    if series.size == 0:
+        return None
+    return float(series.max())
+
+
+def _windowed(energies: np.ndarray, hops: int) -> np.ndarray:
+    """Loudness (LUFS) of every full window of ``hops`` consecutive hops."""
+    if energies.size < hops:
+        return np.empty(0)
+    c = np.concatenate(([0.0], np.cumsum(energies)))
+    mean = (c[hops:] - c[:-hops]) / hops
+    with np.errstate(divide="ignore"):
+        return -0.691 + 10.0 * np.log10(mean)
+
+
+def measure(samples: np.ndarray, sample_rate: int, *, mono_as_dual: bool = True) -> LoudnessReport:
+    """Measure ``(frames, channels)`` (or ``(frames,)``) float audio. See the module doc."""
+    x = _as_frames(samples)
+    frames, channels = x.shape
+    sample_rate = int(sample_rate)
+    duration = frames / sample_rate
+    dual = channels == 1 and mono_as_dual
+    st, energies = _run(x, sample_rate, dual)
+    flags: list[str] = ["dual_mono"] if dual else []
+
+    if duration < BLOCK_S:
+        window_ms = int(frames * 1000 // sample_rate)
+        integrated = ebu.get_loudness_window(st, window_ms) if window_ms > 0 else -math.inf
+        flags.append("short_clip")
+    else:
+        integrated = ebu.get_loudness_global(st)
+    if not math.isfinite(integrated) or integrated < ABSOLUTE_GATE_LUFS:
+        raise SilentAudioError("silent: below the -70 LUFS absolute gate everywhere")
+
+    if duration < SHORT_TERM_S:
+        flags.append("short_for_lra")
+        lra = 0.0
+    else:
+        lra = float(ebu.get_loudness_range(st))
+    true_peak = max(ebu.get_true_peak(st, c) for c in range(channels))
+    sample_peak = max(ebu.get_sample_peak(st, c) for c in range(channels))
+    return LoudnessReport(
+        integrated_lufs=float(integrated), loudness_range_lu=lra,
+        true_peak_dbtp=_db(true_peak), sample_peak_dbfs=_db(sample_peak),
+        momentary_max_lufs=_window_max(energies, int(BLOCK_S * 1000) // STEP_MS),
+        short_term_max_lufs=_window_max(energies, int(SHORT_TERM_S * 1000) // STEP_MS),
+        duration_s=duration, sample_rate=sample_rate, channels=channels, flags=tuple(flags))
+
+
+def integrated_loudness(samples: np.ndarray, sample_rate: int) -> float:
+    """Integrated loudness in LUFS (the pipeline's rules; see :func:`measure`)."""
+    return measure(samples, sample_rate).integrated_lufs
+
+
+def loudness_series(samples: np.ndarray, sample_rate: int, *,
+                    mono_as_dual: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Momentary and short-term loudness (LUFS) every 100 ms, from the first full window.
+
+    Element ``k`` of the momentary series covers ``[0.1 k, 0.1 k + 0.4)`` s; of the
+    short-term series ``[0.1 k, 0.1 k + 3)`` s. Silent windows are ``-inf``.
+    """
+    x = _as_frames(samples)
+    _, energies = _run(x, int(sample_rate), x.shape[1] == 1 and mono_as_dual)
+    return (_windowed(energies, int(BLOCK_S * 1000) // STEP_MS),
+            _windowed(energies, int(SHORT_TERM_S * 1000) // STEP_MS))
+
+
+def gain_to_target(report: LoudnessReport, target_lufs: float,
+                   true_peak_ceiling_dbtp: float | None = None) -> tuple[float, bool]:
+    """Gain (dB) that brings ``report`` to ``target_lufs``; lowered to keep the true peak at
+    or under ``true_peak_ceiling_dbtp`` when one is given. Returns ``(gain_db, limited)``.
+    """
+    gain = target_lufs - report.integrated_lufs
+    if true_peak_ceiling_dbtp is not None and report.true_peak_dbtp + gain > true_peak_ceiling_dbtp:
+        return true_peak_ceiling_dbtp - report.true_peak_dbtp, True
+    return gain, False

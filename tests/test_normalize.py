@@ -1,0 +1,217 @@
+"""loudness_normalizer.py / clarity normalize and clarity loudness."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import snapshot, tone, write_tone
+from ngn_clarity import audio, loudness
+from ngn_clarity.cli import main
+from ngn_clarity.normalize import NormalizeSettings, normalize, verify
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def measured(path: Path) -> loudness.LoudnessReport:
+    return loudness.measure(*audio.read(path))
+
+
+def _tree(layout):
+    raw = layout.raw
+    write_tone(raw / "gold/drums/kick_001.wav", seconds=2.0, freq=80, amp=0.9)
+    write_tone(raw / "gold/vocals/lead_001.wav", seconds=3.5, sr=48000, channels=2, amp=0.05,
+               subtype="PCM_24")
+    write_tone(raw / "gold/keys/piano_001.flac", seconds=1.0, freq=523, amp=0.3)
+    write_tone(raw / "flawed/bass/bass_flawed_thin_001.wav", seconds=0.3, freq=200, amp=0.2)
+    # -90 dBFS: not digital silence, but below the -70 LUFS gate everywhere
+    sf.write(str(raw / "flawed/bass/bass_flawed_boomy_001.wav"),
+             tone(1.0, sr=22050, freq=100, amp=10 ** (-90 / 20)), 22050, subtype="FLOAT")
+
+
+def test_normalize_brings_every_clip_to_target_and_logs_it(layout):
+    _tree(layout)
+    before = snapshot(layout.raw)
+    res = normalize(layout, progress=False)
+    assert snapshot(layout.raw) == before  # raw files are never modified
+    out = layout.processed
+    expected = ["flawed/bass/bass_flawed_thin_001.wav", "gold/drums/kick_001.wav",
+                "gold/keys/piano_001.wav", "gold/vocals/lead_001.wav"]
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.wav")) == expected
+    for rel in expected:
+        info = sf.info(str(out / rel))
+        assert info.subtype == "FLOAT"
+        assert measured(out / rel).integrated_lufs == pytest.approx(-18.0, abs=0.05)
+    vocal = sf.info(str(out / "gold/vocals/lead_001.wav"))
+    assert (vocal.samplerate, vocal.channels) == (48000, 2)
+    # the kick reaches -18 LUFS above full scale: float output keeps it unclipped
+    assert measured(out / "gold/drums/kick_001.wav").sample_peak_dbfs > -20
+
+    log = json.loads(layout.normalization_log.read_text())
+    assert log == res.log and log["complete"]
+    assert log["totals"]["normalized"] == 4 and log["totals"]["failed"] == 1
+    by_src = {e["source"]: e for e in log["files"]}
+    silent = by_src["raw/flawed/bass/bass_flawed_boomy_001.wav"]
+    assert silent["status"] == "failed" and "-70 LUFS" in silent["error"]
+    short = by_src["raw/flawed/bass/bass_flawed_thin_001.wav"]
+    assert "short_clip" in short["flags"]
+    kick = by_src["raw/gold/drums/kick_001.wav"]
+    assert kick["after"]["integrated_lufs"] == pytest.approx(-18.0, abs=0.05)
+    assert kick["gain_db"] == pytest.approx(-18.0 - kick["before"]["integrated_lufs"], abs=1e-3)
+    for key in ("loudness_range_lu", "true_peak_dbtp", "sample_peak_dbfs"):
+        assert key in kick["before"] and key in kick["after"]
+    assert not res.report.ok  # the silent clip was skipped, with its reason
+    assert "-70 LUFS" in res.report.skipped[0].reason
+
+
+def test_rerun_skips_up_to_date_and_redoes_what_changed(layout):
+    _tree(layout)
+    normalize(layout, progress=False)
+    kick_out = layout.processed / "gold/drums/kick_001.wav"
+    stamp = kick_out.stat().st_mtime_ns, kick_out.stat().st_ino
+    res = normalize(layout, progress=False)
+    assert res.log["totals"]["normalized"] == 0 and res.log["totals"]["up_to_date"] == 4
+    assert (kick_out.stat().st_mtime_ns, kick_out.stat().st_ino) == stamp
+
+    write_tone(layout.raw / "gold/keys/piano_001.flac", seconds=1.0, freq=600, amp=0.1)
+    res = normalize(layout, progress=False)
+    assert [d["source"] for d in res.report.done] == ["raw/gold/keys/piano_001.flac"]
+
+    res = normalize(layout, NormalizeSettings(target_lufs=-20.0), progress=False)
+    assert res.log["totals"]["normalized"] == 4
+    assert measured(kick_out).integrated_lufs == pytest.approx(-20.0, abs=0.05)
+
+
+def test_fixed_point_output_keeps_true_peak_under_ceiling(layout):
+    # A spiky clip: one loud click over a quiet tone. At -18 LUFS its peak would clip.
+    x = tone(2.0, freq=300, amp=0.01)
+    x[44100] = 0.99
+    sf.write(str(layout.raw / "gold/drums/snare_001.wav"), x, 44100, subtype="FLOAT")
+    write_tone(layout.raw / "gold/drums/snare_002.wav", seconds=2.0, amp=0.1)
+    res = normalize(layout, NormalizeSettings(subtype="PCM_16"), progress=False)
+    by_src = {e["source"]: e for e in res.log["files"]}
+    spiky = by_src["raw/gold/drums/snare_001.wav"]
+    assert spiky["gain_limited"] and spiky["after"]["true_peak_dbtp"] <= -1.0 + 1e-6
+    assert spiky["after"]["integrated_lufs"] < -18.5
+    plain = by_src["raw/gold/drums/snare_002.wav"]
+    assert not plain["gain_limited"]
+    out = layout.processed / "gold/drums/snare_001.wav"
+    assert sf.info(str(out)).subtype == "PCM_16"
+    assert measured(out).true_peak_dbtp <= -0.95
+    assert res.log["totals"]["gain_limited"] == 1
+    assert verify(layout, NormalizeSettings(subtype="PCM_16")).ok
+
+
+def test_verify_passes_then_catches_missing_and_tampered_files(layout, capsys):
+    write_tone(layout.raw / "gold/drums/kick_001.wav", seconds=2.0)
+    write_tone(layout.raw / "gold/drums/kick_002.wav", seconds=2.0, freq=100)
+    assert main(["normalize", "--all", "--data-dir", str(layout.root), "-q"]) == 0
+    rep = verify(layout)
+    assert rep.ok and len(rep.done) == 2
+    out = layout.processed / "gold/drums/kick_001.wav"
+    data, sr = sf.read(str(out), dtype="float32")
+    sf.write(str(out), data * 1.5, sr, subtype="FLOAT")  # +3.5 dB
+    (layout.processed / "gold/drums/kick_002.wav").unlink()
+    assert main(["normalize", "--verify", "--data-dir", str(layout.root)]) == 1
+    err = capsys.readouterr().err
+    assert "LU off -18.00" in err and "missing processed file" in err
+
+
+def test_an_interrupted_write_leaves_no_partial_file(layout, monkeypatch):
+    write_tone(layout.raw / "gold/drums/kick_001.wav", seconds=2.0)
+    real_write = sf.write
+
+    def dies_halfway(path, data, *a, **k):
+        real_write(path, data[: len(data) // 2], *a, **k)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sf, "write", dies_halfway)
+    with pytest.raises(KeyboardInterrupt):
+        normalize(layout, progress=False)
+    assert [p.name for p in layout.processed.rglob("*") if p.is_file()] == []
+
+
+def test_kill_9_mid_run_then_rerun_equals_a_clean_run(tmp_path):
+    data = tmp_path / "data"
+    for i in range(40):
+        write_tone(data / f"raw/gold/keys/piano_{i + 1:03d}.wav", seconds=6.0,
+                   freq=200 + 10 * i, amp=0.05 + 0.01 * i, channels=2)
+    cmd = [sys.executable, str(REPO / "loudness_normalizer.py"), "--normalize",
+           "--data-dir", str(data), "-q"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    out_dir = data / "processed/gold/keys"
+    while time.monotonic() < deadline and proc.poll() is None:
+        if out_dir.is_dir() and len(list(out_dir.glob("*.wav"))) >= 5:
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "normalizer finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    for f in out_dir.glob("*.wav"):  # whatever is there under a real name is whole
+        assert sf.info(str(f)).frames == 6 * 44100
+    assert subprocess.run(cmd).returncode == 0
+    assert list(data.rglob("*.part")) == []
+    resumed = json.loads((data / "features/normalization_log.json").read_text())
+
+    clean = tmp_path / "clean"
+    (clean / "raw").mkdir(parents=True)
+    os.symlink(data / "raw/gold", clean / "raw/gold")
+    assert subprocess.run([*cmd[:-3], "--data-dir", str(clean), "-q"]).returncode == 0
+    fresh = json.loads((clean / "features/normalization_log.json").read_text())
+
+    def table(log):
+        return {e["source"]: (e["gain_db"], e["after"]["integrated_lufs"]) for e in log["files"]}
+
+    assert table(resumed) == table(fresh) and len(table(fresh)) == 40
+    for name in sorted(p.name for p in out_dir.glob("*.wav")):
+        a, _ = sf.read(str(out_dir / name))
+        b, _ = sf.read(str(clean / "processed/gold/keys" / name))
+        assert np.array_equal(a, b)
+
+
+def test_parallel_jobs_give_the_same_results(layout, tmp_path):
+    _tree(layout)
+    serial = normalize(layout, progress=False, force=True).log
+    parallel = normalize(layout, progress=False, force=True, jobs=2).log
+    strip = lambda log: [{k: v for k, v in e.items() if k != "status"} for e in log["files"]]
+    assert strip(serial) == strip(parallel)
+
+
+def test_loudness_cli_prints_json_lines(tmp_path, capsys):
+    a = write_tone(tmp_path / "a.wav", seconds=5.0, amp=0.1)
+    b = write_tone(tmp_path / "b.wav", seconds=0.2, amp=0.1, channels=2)
+    bad = tmp_path / "bad.wav"
+    bad.write_text("nope")
+    assert main(["loudness", str(a), str(b), str(bad), "--json"]) == 1
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["file"] for line in lines] == [str(a), str(b), str(bad)]
+    for key in ("integrated_lufs", "loudness_range_lu", "true_peak_dbtp", "sample_peak_dbfs",
+                "duration_s", "flags"):
+        assert key in lines[0]
+    assert lines[0]["flags"] == ["dual_mono"]
+    assert lines[0]["integrated_lufs"] == pytest.approx(
+        loudness.measure(*audio.read(a)).integrated_lufs)
+    assert lines[1]["flags"] == ["short_clip", "short_for_lra"]
+    assert "not an audio file" in lines[2]["error"]
+
+
+def test_seed_normalizer_flags(tmp_path):
+    out = subprocess.run([sys.executable, str(REPO / "loudness_normalizer.py"), "--help"],
+                         capture_output=True, text=True, check=True).stdout
+    for flag in ("--create-dirs", "--normalize", "--verify", "--all", "--target",
+                 "--subtype", "--data-dir"):
+        assert flag in out
+    res = subprocess.run([sys.executable, str(REPO / "loudness_normalizer.py"),
+                          "--create-dirs", "--data-dir", str(tmp_path / "d")],
+                         capture_output=True, text=True)
+    assert res.returncode == 0 and (tmp_path / "d/processed/gold/drums").is_dir()
