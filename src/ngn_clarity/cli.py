@@ -238,6 +238,27 @@ def _run_normalize(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+# --- demo ----------------------------------------------------------------------------------
+
+def _run_demo(args: argparse.Namespace) -> int:
+    """What ``make demo`` runs: the built steps, end to end, on ``--data-dir``."""
+    con = _console(args)
+    layout = Layout.at(args.data_dir)
+    layout.init()
+    if not any(True for _ in layout.iter_clips("raw")):
+        con.info(f"{layout.raw} is empty and the embedded dataset (clarity synth) is not "
+                 f"built yet (issue 4); put audio in {layout.raw}/<gold|flawed>/<instrument>/ "
+                 f"or use 'dataset --import-gold' / '--organize-flawed'.")
+    common = ["--data-dir", str(layout.root)] + (["-q"] if args.quiet else [])
+    code = main(["dataset", "--all", *common])
+    code = max(code, main(["normalize", "--all", *common]))
+    con.info("outputs:")
+    for path in (layout.manifest, layout.suno_config, layout.normalization_log,
+                 layout.processed):
+        con.info(f"  {path}")
+    return code
+
+
 # --- commands not built yet ------------------------------------------------------------------
 
 def _not_built(issue: int, what: str) -> Callable[[argparse.Namespace], int]:
@@ -268,6 +289,8 @@ COMMANDS: dict[str, tuple[str, Callable | None, Callable, str | None]] = {
                     None),
     "bench-onnx": ("ONNX latency and throughput", None, _not_built(7, "bench-onnx"), None),
     "predict": ("flaw and corrections for audio files", None, _not_built(7, "predict"), None),
+    "demo": ("what `make demo` runs: every built step on the data folder", None, _run_demo,
+             None),
 }
 
 
