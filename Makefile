@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --no-deps tinysoundfont
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -27,6 +28,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/loudness.py
+	$(PY) benchmarks/synth.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache

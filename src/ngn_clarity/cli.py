@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
@@ -198,8 +199,8 @@ def _add_normalize(p: argparse.ArgumentParser) -> None:
     o.add_argument("--subtype", choices=("FLOAT", "PCM_24", "PCM_16"), default="FLOAT",
                    help="output sample format (default FLOAT: 32-bit float WAV, never clips; "
                         "PCM lowers gain to keep true peak <= -1 dBTP)")
-    o.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="worker processes (default 1)")
+    o.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="worker processes (default: all cores)")
     o.add_argument("--force", action="store_true", help="redo clips that are up to date")
 
 
@@ -221,7 +222,7 @@ def _run_normalize(args: argparse.Namespace) -> int:
         created = layout.init()
         con.info(f"create-dirs: {len(created)} folder(s) created under {layout.root}")
     if args.normalize or args.all:
-        res = normalize(layout, cfg, jobs=args.jobs, force=args.force,
+        res = normalize(layout, cfg, jobs=args.jobs or os.cpu_count() or 1, force=args.force,
                         progress=not args.quiet)
         t = res.log["totals"]
         con.info(f"normalize: {t['normalized']} normalized, {t['up_to_date']} up to date, "
@@ -238,23 +239,55 @@ def _run_normalize(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+# --- synth ---------------------------------------------------------------------------------
+
+def _add_synth(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--per-instrument", type=int, default=settings.GOLD_PER_INSTRUMENT,
+                   metavar="N", help="gold clips per instrument, and as many flawed "
+                                     f"(default {settings.GOLD_PER_INSTRUMENT})")
+    p.add_argument("--flawed-per-instrument", type=int, default=None, metavar="N",
+                   help="flawed clips per instrument (default: same as --per-instrument)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--soundfont", metavar="PATH", default=None,
+                   help="a .sf2/.sf3 General MIDI SoundFont (default: TimGM6mb.sf2 from the "
+                        "pretty_midi wheel)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="worker processes (default: all cores)")
+
+
+def _run_synth(args: argparse.Namespace) -> int:
+    from .synth import synthesize
+
+    con = _console(args)
+    if args.per_instrument < 0 or (args.flawed_per_instrument or 0) < 0:
+        con.problem("clip counts must be >= 0")
+        return EXIT_USAGE
+    layout = Layout.at(args.data_dir)
+    rep = synthesize(layout, args.per_instrument, args.flawed_per_instrument, seed=args.seed,
+                     soundfont=args.soundfont, jobs=args.jobs, progress=not args.quiet)
+    con.info(f"synth: {layout.raw}")
+    con.report(rep)
+    return EXIT_OK if rep.ok else EXIT_FAILED
+
+
 # --- demo ----------------------------------------------------------------------------------
 
 def _run_demo(args: argparse.Namespace) -> int:
-    """What ``make demo`` runs: the built steps, end to end, on ``--data-dir``."""
+    """What ``make demo`` runs: the embedded dataset if raw/ is empty, then every step."""
     con = _console(args)
     layout = Layout.at(args.data_dir)
-    layout.init()
-    if not any(True for _ in layout.iter_clips("raw")):
-        con.info(f"{layout.raw} is empty and the embedded dataset (clarity synth) is not "
-                 f"built yet (issue 4); put audio in {layout.raw}/<gold|flawed>/<instrument>/ "
-                 f"or use 'dataset --import-gold' / '--organize-flawed'.")
     common = ["--data-dir", str(layout.root)] + (["-q"] if args.quiet else [])
-    code = main(["dataset", "--all", *common])
+    code = EXIT_OK
+    if not any(True for _ in layout.iter_clips("raw")):
+        con.info(f"{layout.raw} has no audio: rendering the embedded dataset (clarity synth)")
+        code = main(["synth", *common])
+    else:
+        con.info(f"{layout.raw} has audio: using it (empty it to render the embedded set)")
+    code = max(code, main(["dataset", "--all", *common]))
     code = max(code, main(["normalize", "--all", *common]))
     con.info("outputs:")
-    for path in (layout.manifest, layout.suno_config, layout.normalization_log,
-                 layout.processed):
+    for path in (layout.raw, layout.records, layout.manifest, layout.suno_config,
+                 layout.processed, layout.normalization_log):
         con.info(f"  {path}")
     return code
 
@@ -278,8 +311,8 @@ COMMANDS: dict[str, tuple[str, Callable | None, Callable, str | None]] = {
                  _add_loudness, _run_loudness, None),
     "normalize": ("normalize raw/ to -18 LUFS into processed/ (32-bit float WAV)",
                   _add_normalize, _run_normalize, "loudness_normalizer.py"),
-    "synth": ("render the embedded gold + flawed dataset into raw/", None,
-              _not_built(4, "synth"), None),
+    "synth": ("render the embedded gold + flawed dataset into raw/", _add_synth, _run_synth,
+              None),
     "features": ("extract the 64-float fingerprints into features/", None,
                  _not_built(5, "features"), "feature_extractor.py"),
     "run": ("the whole pipeline: dataset -> normalize -> features -> analyze", None,

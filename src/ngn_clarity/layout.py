@@ -53,6 +53,9 @@ class Clip:
 class Layout:
     root: Path
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
     @classmethod
     def at(cls, data_dir: str | os.PathLike | None = None) -> "Layout":
         return cls(resolve_data_dir(data_dir))

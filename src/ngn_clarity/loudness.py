@@ -81,7 +81,8 @@ class SilentAudioError(LoudnessError):
 class LoudnessReport:
     integrated_lufs: float
     loudness_range_lu: float
-    true_peak_dbtp: float
+    true_peak_dbtp: float | None
+    """None only when measured with ``true_peak=False``."""
     sample_peak_dbfs: float
     momentary_max_lufs: float | None
     """Highest 400 ms loudness; None for clips shorter than 400 ms."""
@@ -102,7 +103,7 @@ class LoudnessReport:
         def add(v: float | None) -> float | None:
             return None if v is None else v + gain_db
         return LoudnessReport(self.integrated_lufs + gain_db, self.loudness_range_lu,
-                              self.true_peak_dbtp + gain_db, self.sample_peak_dbfs + gain_db,
+                              add(self.true_peak_dbtp), self.sample_peak_dbfs + gain_db,
                               add(self.momentary_max_lufs), add(self.short_term_max_lufs),
                               self.duration_s, self.sample_rate, self.channels, self.flags)
 
@@ -160,7 +161,7 @@ def true_peak(x: np.ndarray, sample_rate: int) -> float:
     """Linear true peak (BS.1770-4 Annex 2) of ``(frames, channels)`` float32 audio.
 
     Oversamples 4x below 96 kHz, 2x below 192 kHz (else reads sample peaks), streaming
-    through soxr's "HQ" linear-phase interpolator in 64k-frame chunks (memory stays flat),
+    through soxr's "HQ" linear-phase interpolator in 128k-frame chunks (memory stays flat),
     and returns the largest absolute value. This is about 4x faster than libebur128's
     48-tap polyphase filter and reads the Tech 3341 cases 15-19 within tolerance.
     """
@@ -179,7 +180,8 @@ def true_peak(x: np.ndarray, sample_rate: int) -> float:
     return peak
 
 
-_TP_CHUNK = 1 << 16
+_TP_CHUNK = 1 << 17
+_true_peak = true_peak  # measure() has a parameter of the same name
 
 
 def _window_max(energies: np.ndarray, hops: int) -> float | None:
@@ -199,8 +201,13 @@ def _windowed(energies: np.ndarray, hops: int) -> np.ndarray:
         return -0.691 + 10.0 * np.log10(mean)
 
 
-def measure(samples: np.ndarray, sample_rate: int, *, mono_as_dual: bool = True) -> LoudnessReport:
-    """Measure ``(frames, channels)`` (or ``(frames,)``) float audio. See the module doc."""
+def measure(samples: np.ndarray, sample_rate: int, *, mono_as_dual: bool = True,
+            true_peak: bool = True) -> LoudnessReport:
+    """Measure ``(frames, channels)`` (or ``(frames,)``) float audio. See the module doc.
+
+    ``true_peak=False`` skips the oversampling (about half the time of a short clip) and
+    reports ``true_peak_dbtp=None``, for callers that know it otherwise.
+    """
     x = _as_frames(samples)
     frames, channels = x.shape
     sample_rate = int(sample_rate)
@@ -226,7 +233,7 @@ def measure(samples: np.ndarray, sample_rate: int, *, mono_as_dual: bool = True)
     sample_peak = max(ebu.get_sample_peak(st, c) for c in range(channels))
     return LoudnessReport(
         integrated_lufs=float(integrated), loudness_range_lu=lra,
-        true_peak_dbtp=_db(max(true_peak(x, sample_rate), sample_peak)),
+        true_peak_dbtp=_db(max(_true_peak(x, sample_rate), sample_peak)) if true_peak else None,
         sample_peak_dbfs=_db(sample_peak),
         momentary_max_lufs=_window_max(energies, int(BLOCK_S * 1000) // STEP_MS),
         short_term_max_lufs=_window_max(energies, int(SHORT_TERM_S * 1000) // STEP_MS),

@@ -20,7 +20,7 @@ import json
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
@@ -64,15 +64,39 @@ class NormalizeSettings:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+#: Re-measure and correct the gain at most this many times (see normalize_samples).
+_MAX_CORRECTIONS = 3
+#: ... until the result is this close to the target (LU).
+_SETTLE_LU = 0.005
+
+
 def normalize_samples(samples, sample_rate: int, cfg: NormalizeSettings):
     """Pure core: ``(out, before, after, gain_db, limited)`` for one clip's samples.
 
+    A gain is not exactly a loudness shift: blocks of a sparse clip (a kick with gaps) cross
+    the -70 LUFS absolute gate when the level moves, so the first gain can miss by 0.1-0.3
+    LU. The result is re-measured and the gain corrected until it is within 0.005 LU (at
+    most three times), or until the true-peak ceiling of fixed-point output limits it.
     Raises :class:`loudness.LoudnessError` (e.g. silence) when there is no loudness to fix.
     """
     before = loudness.measure(samples, sample_rate)
     gain_db, limited = loudness.gain_to_target(before, cfg.target_lufs, cfg.ceiling)
-    out = (samples * (10.0 ** (gain_db / 20.0))).astype("float32")
-    after = loudness.measure(out, sample_rate)
+
+    def apply(gain: float):
+        out = (samples * (10.0 ** (gain / 20.0))).astype("float32")
+        # true peak scales exactly with the gain: no need to oversample again
+        after = loudness.measure(out, sample_rate, true_peak=False)
+        return out, replace(after, true_peak_dbtp=before.true_peak_dbtp + gain)
+
+    out, after = apply(gain_db)
+    for _ in range(_MAX_CORRECTIONS):
+        error = cfg.target_lufs - after.integrated_lufs
+        if limited or abs(error) <= _SETTLE_LU:
+            break
+        gain_db += error
+        if cfg.ceiling is not None and before.true_peak_dbtp + gain_db > cfg.ceiling:
+            gain_db, limited = cfg.ceiling - before.true_peak_dbtp, True
+        out, after = apply(gain_db)
     return out, before, after, gain_db, limited
 
 
@@ -277,7 +301,7 @@ def verify(layout: Layout, cfg: NormalizeSettings | None = None,
             continue
         try:
             samples, sr = audio.read(dest)
-            measured = loudness.measure(samples, sr).integrated_lufs
+            measured = loudness.measure(samples, sr, true_peak=False).integrated_lufs
         except (audio.AudioError, loudness.LoudnessError) as e:
             rep.skip(dest, f"cannot measure: {getattr(e, 'reason', e)}")
             continue

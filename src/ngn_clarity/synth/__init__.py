@@ -1,0 +1,131 @@
+"""``clarity synth``: the embedded default dataset, rendered into ``raw/``.
+
+For each instrument, ``per_instrument`` gold clips (2-8 s, mono or stereo as the part
+suggests, 44.1 or 48 kHz, PCM_24 WAV) from General MIDI SoundFont presets and procedural
+instruments (see :mod:`.voices`), and as many flawed clips, each a gold clip run through the
+flaw engine (:mod:`.flaws`), five flaw classes in equal numbers. Every clip gets a label
+record (``records/``) with its preset, seed, group id and, for flawed clips, the severity,
+exact parameters and correction vector.
+
+Same seed, same files, bit for bit. Existing files are never overwritten: a clip whose file
+and record match this run's spec is skipped as up to date; any other file in the way is
+reported and left alone.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from .. import audio, taxonomy
+from ..fsutil import sha256_file
+from ..layout import Layout
+from ..outcome import StepReport
+from ..records import ClipRecord, read_record, write_record
+from . import clips
+from .flaws import CORRECTION_FIELDS, zero_correction
+from .voices import default_soundfont
+
+__all__ = ["synthesize", "CORRECTION_FIELDS", "default_soundfont"]
+
+SUBTYPE = "PCM_24"
+
+
+def _describe(spec: clips.GoldSpec, soundfont: str | None) -> str:
+    if spec.voice != "soundfont":
+        return f"procedural:{spec.voice}"
+    recipe = clips.RECIPES[spec.instrument][spec.recipe]
+    kind = "kit" if recipe.drums else "program"
+    return f"{Path(soundfont).name}:{kind}{spec.program}"
+
+
+def _make(job: tuple[str, Any, str | None, str, str]) -> dict[str, Any]:
+    """Worker: render one spec, write it, write its record. Returns a result row."""
+    kind, spec, soundfont, root, spec_id = job
+    layout = Layout(Path(root))
+    subset = "gold" if kind == "gold" else "flawed"
+    dest = layout.raw_dir(subset, spec.instrument) / spec.name
+    prev = read_record(layout, subset, spec.instrument, spec.name)
+    if dest.exists():
+        if prev is not None and prev.extra.get("spec_hash") == spec_id:
+            return {"status": "up_to_date", "file": str(dest)}
+        return {"status": "skipped", "file": str(dest),
+                "reason": "a different file already has this name; not overwritten"}
+    gold = spec if kind == "gold" else spec.gold
+    if kind == "gold":
+        samples, facts = clips.render_gold(spec, soundfont)
+        flaw, extra = taxonomy.NO_FLAW, {"severity": 0.0, "params": {},
+                                          "correction": zero_correction()}
+    else:
+        samples, facts = clips.render_flawed(spec, soundfont)
+        flaw, extra = spec.flaw, {"severity": spec.severity}
+    audio.write(dest, samples, gold.sample_rate, subtype=SUBTYPE)
+    extra.update(facts)
+    extra.update({
+        "spec_hash": spec_id, "group": gold.group, "gold_file": gold.name,
+        "preset": _describe(gold, soundfont), "generator": gold.voice,
+        "sample_rate": gold.sample_rate, "channels": gold.channels,
+        "duration_s": gold.seconds, "tempo_bpm": gold.groove.tempo, "key": gold.groove.key,
+        "mode": gold.groove.mode, "seed": list(spec.seed), "options": gold.options})
+    write_record(layout, ClipRecord(
+        file=spec.name, subset=subset, instrument=spec.instrument, source=spec.source,
+        flawed_type=flaw, sha256=sha256_file(dest), origin="synth", extra=extra))
+    return {"status": "made", "file": str(dest)}
+
+
+def synthesize(layout: Layout, per_instrument: int = 100, flawed_per_instrument: int | None = None,
+               seed: int = 0, soundfont: str | os.PathLike | None = None,
+               jobs: int | None = None, progress: bool = True) -> StepReport:
+    """Render the embedded dataset into ``layout.raw``; see the module doc."""
+    rep = StepReport("synth")
+    sf = Path(soundfont) if soundfont else default_soundfont()
+    if soundfont and not Path(soundfont).is_file():
+        rep.errors.append(f"SoundFont {soundfont} does not exist")
+        return rep
+    if sf is not None and importlib.util.find_spec("tinysoundfont") is None:
+        rep.notes.append("tinysoundfont is not installed (pip install --no-deps "
+                         "tinysoundfont); every part is procedural")
+        sf = None
+    elif sf is None:
+        rep.notes.append("no SoundFont found (install pretty_midi or pass --soundfont); "
+                         "every part is procedural")
+    sf_str = str(sf) if sf else None
+    n_flawed = per_instrument if flawed_per_instrument is None else flawed_per_instrument
+    layout.init()
+    todo = []
+    for inst in taxonomy.INSTRUMENTS:
+        golds, flaweds = clips.plan(inst, per_instrument, n_flawed, seed, sf_str)
+        todo += [("gold", g, sf_str, str(layout.root), clips.spec_hash(g, str(sf_str)))
+                 for g in golds]
+        todo += [("flawed", f, sf_str, str(layout.root), clips.spec_hash(f, str(sf_str)))
+                 for f in flaweds]
+    jobs = jobs or os.cpu_count() or 1
+    bar = tqdm(total=len(todo), desc="synth", unit="clip", disable=None if progress else True,
+               leave=False)
+    if jobs <= 1:
+        results = map(_make, todo)
+        pool = None
+    else:
+        pool = ProcessPoolExecutor(max_workers=jobs)
+        results = pool.map(_make, todo, chunksize=8)
+    try:
+        for row in results:
+            bar.update(1)
+            if row["status"] == "skipped":
+                rep.skip(row["file"], row["reason"])
+            else:
+                rep.done.append(row)
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.shutdown()
+    made = sum(r["status"] == "made" for r in rep.done)
+    rep.notes.append(f"{made} clip(s) rendered, {len(rep.done) - made} up to date "
+                     f"(seed {seed}, {per_instrument} gold + {n_flawed} flawed per instrument)")
+    return rep
