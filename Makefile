@@ -9,7 +9,7 @@ DATA   ?= data
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 export CLARITY_DATA_DIR ?= $(DATA)
 
-.PHONY: venv demo test bench clean
+.PHONY: venv demo test bench docs clean
 
 venv: $(STAMP)
 
@@ -29,6 +29,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/loudness.py
 	$(PY) benchmarks/synth.py
+	$(PY) benchmarks/features.py
+
+docs: $(STAMP)
+	$(PY) -c "from ngn_clarity.features.schema import markdown; print(markdown(), end='')" > docs/FEATURES.md
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache

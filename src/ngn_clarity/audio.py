@@ -185,13 +185,16 @@ def to_mono(samples: np.ndarray) -> np.ndarray:
     """Average of the channels: ``(frames, channels)`` -> ``(frames,)`` (float32)."""
     if samples.ndim == 1:
         return samples.astype(np.float32, copy=False)
-    return samples.mean(axis=1, dtype=np.float64).astype(np.float32)
+    x = samples.astype(np.float32, copy=False)
+    if x.shape[1] == 1:
+        return np.ascontiguousarray(x[:, 0])
+    return x @ np.full(x.shape[1], 1.0 / x.shape[1], dtype=np.float32)
 
 
 def resample(samples: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:
-    """Resample with soxr (VHQ), along axis 0; a no-op when the rates match."""
+    """Resample with soxr ("HQ": 20-bit, linear phase), along axis 0; no-op at equal rates."""
     if sr_from == sr_to:
         return samples
     import soxr
 
-    return soxr.resample(samples, sr_from, sr_to, quality="VHQ").astype(np.float32, copy=False)
+    return soxr.resample(samples, sr_from, sr_to, quality="HQ").astype(np.float32, copy=False)

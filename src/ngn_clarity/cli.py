@@ -270,6 +270,73 @@ def _run_synth(args: argparse.Namespace) -> int:
     return EXIT_OK if rep.ok else EXIT_FAILED
 
 
+# --- features --------------------------------------------------------------------------------
+
+def _add_features(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="*", metavar="FILE",
+                   help="audio files to fingerprint and print (with --json); no step runs")
+    g = p.add_argument_group("steps (seed flags)")
+    g.add_argument("--extract", action="store_true",
+                   help="fingerprint every clip of processed/ into features/ tables")
+    g.add_argument("--analyze", action="store_true",
+                   help="statistics and plots of the tables under features/analysis/")
+    g.add_argument("--all", action="store_true", help="extract, then analyze")
+    o = p.add_argument_group("options")
+    o.add_argument("--schema", choices=("seed", "extended"), default="seed",
+                   help="seed: the seed's 22 features + 42 reserved zeros (default); "
+                        "extended: 42 more features for the flaw taxonomy")
+    o.add_argument("--json", action="store_true",
+                   help="with FILE...: one JSON object per file (file + features)")
+    o.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="worker processes (default: all cores)")
+
+
+def _run_features(args: argparse.Namespace) -> int:
+    from . import audio
+    from .features import tables
+    from .features.analyze import analyze
+
+    con = _console(args)
+    if args.files:
+        from .features.extract import describe
+
+        failed = False
+        for name in args.files:
+            try:
+                values = describe(*audio.read_usable(name), schema=args.schema)
+            except audio.AudioError as e:
+                failed = True
+                print(json.dumps({"file": name, "error": e.reason}))
+                continue
+            if args.json:
+                print(json.dumps({"file": name, "schema": args.schema, "features": values}))
+            else:
+                con.info(name)
+                for k, v in values.items():
+                    con.info(f"  {k:<28} {v:.6g}")
+        return EXIT_FAILED if failed else EXIT_OK
+    if not (args.extract or args.analyze or args.all):
+        con.problem("nothing to do: give --extract, --analyze, --all, or FILE... --json")
+        return EXIT_USAGE
+    layout = Layout.at(args.data_dir)
+    failed = False
+    if args.extract or args.all:
+        res = tables.extract(layout, args.schema, jobs=args.jobs, progress=not args.quiet)
+        con.info(f"extract ({args.schema}): {res.rows} clip(s) -> {layout.features}")
+        con.report(res.report)
+        failed |= not res.report.ok
+    if args.analyze or args.all:
+        try:
+            summary = analyze(layout)
+        except FileNotFoundError as e:
+            con.problem(str(e))
+            return EXIT_FAILED
+        con.info(f"analyze: {summary['rows']} rows, NaN {summary['nan']}, Inf "
+                 f"{summary['inf']}, constant features {len(summary['constant_features'])} "
+                 f"-> {layout.features / 'analysis'}")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
 # --- demo ----------------------------------------------------------------------------------
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -285,9 +352,11 @@ def _run_demo(args: argparse.Namespace) -> int:
         con.info(f"{layout.raw} has audio: using it (empty it to render the embedded set)")
     code = max(code, main(["dataset", "--all", *common]))
     code = max(code, main(["normalize", "--all", *common]))
+    code = max(code, main(["features", "--all", *common]))
     con.info("outputs:")
     for path in (layout.raw, layout.records, layout.manifest, layout.suno_config,
-                 layout.processed, layout.normalization_log):
+                 layout.processed, layout.normalization_log, layout.features,
+                 layout.features / "analysis"):
         con.info(f"  {path}")
     return code
 
@@ -313,8 +382,8 @@ COMMANDS: dict[str, tuple[str, Callable | None, Callable, str | None]] = {
                   _add_normalize, _run_normalize, "loudness_normalizer.py"),
     "synth": ("render the embedded gold + flawed dataset into raw/", _add_synth, _run_synth,
               None),
-    "features": ("extract the 64-float fingerprints into features/", None,
-                 _not_built(5, "features"), "feature_extractor.py"),
+    "features": ("extract the 64-float fingerprints into features/ (or print them for FILE...)",
+                 _add_features, _run_features, "feature_extractor.py"),
     "run": ("the whole pipeline: dataset -> normalize -> features -> analyze", None,
             _not_built(6, "run"), "run_pipeline.py"),
     "train": ("train the Random Forest models (phase 1B)", None, _not_built(7, "train"), None),

@@ -18,6 +18,14 @@ from .taxonomy import NO_FLAW
 
 RECORD_VERSION = 1
 
+#: The correction vector every label record carries (see ngn_clarity.synth.flaws for how the
+#: embedded dataset fills it): EQ gain in dB at these centres, then dynamics, drive, timing,
+#: reverb. Gold clips have all zeros; clips of unknown origin leave it empty.
+EQ_CENTRES_HZ: tuple[int, ...] = (60, 150, 300, 600, 1200, 3000, 7000, 12000)
+CORRECTION_FIELDS: tuple[str, ...] = (
+    *(f"eq_{f}_db" for f in EQ_CENTRES_HZ),
+    "restore_dynamics_db", "remove_drive_db", "remove_jitter_ms", "remove_reverb_wet")
+
 
 @dataclass
 class ClipRecord:

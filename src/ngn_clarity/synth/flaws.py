@@ -27,10 +27,8 @@ from typing import Any
 import numpy as np
 import pedalboard as pb
 
-EQ_CENTRES_HZ: tuple[int, ...] = (60, 150, 300, 600, 1200, 3000, 7000, 12000)
-CORRECTION_FIELDS: tuple[str, ...] = (
-    *(f"eq_{f}_db" for f in EQ_CENTRES_HZ),
-    "restore_dynamics_db", "remove_drive_db", "remove_jitter_ms", "remove_reverb_wet")
+from ..records import CORRECTION_FIELDS, EQ_CENTRES_HZ
+
 EQ_LIMIT_DB = 24.0
 _IMPULSE_LEN = 1 << 15
 

@@ -1,0 +1,172 @@
+"""``--analyze``: statistics and plots of the feature table, under ``features/analysis/``.
+
+* ``stats.csv``: per feature, the count, mean, std, min, median and max overall, per subset,
+  per instrument and per flaw (long format: ``feature, group_by, group, ...``);
+* ``summary.json``: NaN/Inf counts, constant features, and per instrument the features that
+  do not separate gold from flawed (absolute standardized mean difference < 0.2);
+* ``distributions_<instrument>.png``: each named feature's gold vs flawed distribution;
+* ``pca.png``: the standardized fingerprints projected on their first two principal
+  components, one colour per flaw (gold in grey).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import taxonomy
+from ..fsutil import atomic_path, atomic_write_json
+from ..layout import Layout
+from . import schema as schema_mod
+from .tables import FEATURES_PARQUET
+
+#: |Cohen's d| below this: the feature does not separate gold from flawed for an instrument.
+SEPARATION_D = 0.2
+
+
+def _frame(layout: Layout):
+    import pandas as pd
+
+    path = layout.features / FEATURES_PARQUET
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist: run --extract first")
+    return pd.read_parquet(path)
+
+
+def _stats_rows(df, cols: list[str]) -> list[dict[str, Any]]:
+    rows = []
+    groupings = [("all", None), ("subset", "subset"), ("instrument", "instrument"),
+                 ("flaw", "flawed_type")]
+    for label, key in groupings:
+        groups = [("all", df)] if key is None else list(df.groupby(key, sort=True))
+        for name, part in groups:
+            desc = part[cols].agg(["count", "mean", "std", "min", "median", "max"]).T
+            for feat, r in desc.iterrows():
+                rows.append({"feature": feat, "group_by": label, "group": name,
+                             **{k: float(r[k]) for k in desc.columns}})
+    return rows
+
+
+def cohens_d(a: np.ndarray, b: np.ndarray) -> float:
+    """Standardized mean difference (pooled std); 0 when both groups are constant."""
+    if len(a) < 2 or len(b) < 2:
+        return 0.0
+    pooled = math.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1))
+                       / (len(a) + len(b) - 2))
+    return 0.0 if pooled == 0 else float((b.mean() - a.mean()) / pooled)
+
+
+def analyze(layout: Layout) -> dict[str, Any]:
+    """Write the statistics and plots; return the summary."""
+    import pandas as pd
+
+    df = _frame(layout)
+    out = layout.features / "analysis"
+    out.mkdir(parents=True, exist_ok=True)
+    cols = [c for c in df.columns[3:3 + 64]]
+    schema = "extended" if "band_20_60" in cols else "seed"
+    named = [c for c in cols if not c.startswith("reserved_")]
+    values = df[cols].to_numpy(dtype=float)
+
+    stats = pd.DataFrame(_stats_rows(df, cols))
+    with atomic_path(out / "stats.csv") as tmp:
+        stats.to_csv(tmp, index=False, float_format="%.9g")
+
+    separation: dict[str, dict[str, float]] = {}
+    weak: dict[str, list[str]] = {}
+    for inst, part in df.groupby("instrument"):
+        gold = part[part["subset"] == "gold"]
+        flawed = part[part["subset"] == "flawed"]
+        d = {c: cohens_d(gold[c].to_numpy(float), flawed[c].to_numpy(float)) for c in named}
+        separation[inst] = {c: round(v, 4) for c, v in d.items()}
+        weak[inst] = [c for c, v in d.items() if abs(v) < SEPARATION_D]
+    summary = {
+        "schema": schema, "rows": int(len(df)),
+        "nan": int(np.isnan(values).sum()), "inf": int(np.isinf(values).sum()),
+        "constant_features": [c for c in cols if df[c].nunique(dropna=False) <= 1],
+        "separation_threshold_abs_d": SEPARATION_D,
+        "not_separating_gold_from_flawed": weak,
+        "gold_vs_flawed_cohens_d": separation,
+        "plots": [],
+    }
+    summary["plots"] += _plot_distributions(df, named, out)
+    summary["plots"].append(_plot_pca(df, named, out))
+    atomic_write_json(out / "summary.json", summary)
+    return summary
+
+
+def _plot_distributions(df, named: list[str], out: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    written = []
+    ncols = 6
+    nrows = math.ceil(len(named) / ncols)
+    for inst in taxonomy.INSTRUMENTS:
+        part = df[df["instrument"] == inst]
+        if part.empty:
+            continue
+        fig, axes = plt.subplots(nrows, ncols, figsize=(3.0 * ncols, 2.2 * nrows))
+        for ax, col in zip(np.ravel(axes), named):
+            gold = part.loc[part["subset"] == "gold", col].to_numpy(float)
+            flawed = part.loc[part["subset"] == "flawed", col].to_numpy(float)
+            lo, hi = np.nanmin(part[col]), np.nanmax(part[col])
+            bins = np.linspace(lo, hi if hi > lo else lo + 1e-9, 25)
+            for data, color, label in ((gold, "tab:blue", "gold"), (flawed, "tab:red", "flawed")):
+                if data.size:
+                    hist, _ = np.histogram(data, bins=bins, density=True)
+                    ax.stairs(hist, bins, color=color, label=label, fill=True, alpha=0.45)
+            ax.set_title(col, fontsize=8)
+            ax.set_yticks([])  # densities: the shape matters, not the numbers
+            ax.xaxis.set_major_locator(MaxNLocator(3))
+            ax.tick_params(labelsize=6)
+        for ax in np.ravel(axes)[len(named):]:
+            ax.axis("off")
+        np.ravel(axes)[0].legend(fontsize=7)
+        fig.suptitle(f"{inst}: gold vs flawed, per feature (density)")
+        fig.subplots_adjust(left=0.03, right=0.99, bottom=0.03, top=0.94, wspace=0.3,
+                            hspace=0.55)
+        dest = out / f"distributions_{inst}.png"
+        with atomic_path(dest) as tmp:
+            fig.savefig(tmp, format="png", dpi=70)
+        plt.close(fig)
+        written.append(dest.name)
+    return written
+
+
+def _plot_pca(df, named: list[str], out: Path) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x = df[named].to_numpy(float)
+    std = x.std(axis=0)
+    z = (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    fig, ax = plt.subplots(figsize=(9, 7))
+    if len(z) >= 2:
+        _, s, vt = np.linalg.svd(z, full_matrices=False)
+        proj = z @ vt[:2].T
+        explained = (s[:2] ** 2) / max((s ** 2).sum(), 1e-12)
+        flaws = df["flawed_type"].fillna("none").to_numpy()
+        cmap = plt.get_cmap("tab20")
+        for i, flaw in enumerate(sorted(set(flaws), key=lambda f: (f != "none", f))):
+            m = flaws == flaw
+            color = "lightgrey" if flaw == "none" else cmap(i % 20)
+            ax.scatter(proj[m, 0], proj[m, 1], s=8, color=color, label=f"{flaw} ({m.sum()})")
+        ax.set_xlabel(f"PC1 ({explained[0]:.0%} of variance)")
+        ax.set_ylabel(f"PC2 ({explained[1]:.0%} of variance)")
+        ax.legend(fontsize=7, markerscale=2, ncol=2)
+    ax.set_title("Fingerprints, first two principal components (standardized), by flaw")
+    fig.tight_layout()
+    dest = out / "pca.png"
+    with atomic_path(dest) as tmp:
+        fig.savefig(tmp, format="png", dpi=80)
+    plt.close(fig)
+    return dest.name

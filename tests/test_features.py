@@ -1,0 +1,269 @@
+"""feature_extractor.py / clarity features: known answers, golden vectors, tables."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from conftest import tone, write_tone
+from ngn_clarity import load_training_table, loudness
+from ngn_clarity.cli import main
+from ngn_clarity.features import schema
+from ngn_clarity.features.extract import (analysis_signal, describe, fingerprint,
+                                          spectral_centroid)
+from ngn_clarity.features.golden import SIGNALS
+from ngn_clarity.features.tables import extract
+from ngn_clarity.layout import Layout
+from ngn_clarity.normalize import normalize
+from ngn_clarity.synth import synthesize
+
+REPO = Path(__file__).resolve().parents[1]
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+# --- schema --------------------------------------------------------------------------------
+
+def test_schemas_have_64_ordered_features_and_the_seed_header():
+    seed = schema.names("seed")
+    ext = schema.names("extended")
+    assert len(seed) == len(ext) == 64
+    assert seed[:22] == ext[:22]
+    assert seed[0:2] == ["spectral_centroid", "spectral_flatness"]
+    assert seed[2:15] == [f"mfcc_{i:02d}" for i in range(13)]
+    assert seed[15:22] == ["crest_factor", "rms_energy", "peak_to_avg_ratio",
+                           "zero_crossing_rate", "onset_strength", "integrated_lufs",
+                           "loudness_range"]
+    assert seed[22:] == [f"reserved_{i:02d}" for i in range(42)]
+    assert schema.csv_header("seed")[:3] == ["file", "subset", "instrument"]
+    for spec in schema.specs("extended")[22:]:
+        assert spec.reveals, spec.name  # every extended feature says which flaws it exposes
+        assert set(spec.reveals) <= {f for fs in schema.SCHEMAS for f in []} | set(
+            __import__("ngn_clarity.taxonomy", fromlist=["x"]).ALL_FLAW_SLUGS)
+
+
+def test_feature_docs_match_the_schema():
+    assert (REPO / "docs" / "FEATURES.md").read_text() == schema.markdown()
+
+
+# --- known answers -------------------------------------------------------------------------
+
+def test_sine_known_answers():
+    x = tone(2.0, sr=44100, freq=1000.0, amp=0.5)
+    v = describe(x, 44100)
+    assert v["spectral_centroid"] == pytest.approx(1000.0, rel=0.01)
+    assert v["crest_factor"] == pytest.approx(math.sqrt(2), abs=0.002)
+    assert v["peak_to_avg_ratio"] == pytest.approx(math.pi / 2, abs=0.002)
+    assert v["zero_crossing_rate"] == pytest.approx(2000 / 44100, rel=0.02)
+    assert v["rms_energy"] == pytest.approx(0.5 / math.sqrt(2), rel=1e-3)
+    assert v["spectral_flatness"] < 1e-3
+    assert all(v[f"reserved_{i:02d}"] == 0.0 for i in range(42))
+
+
+def test_sine_at_48k_stereo_goes_through_downmix_and_resampling():
+    x = tone(2.0, sr=48000, freq=1000.0, amp=0.5, channels=2)
+    y = analysis_signal(x, 48000)
+    assert len(y) == 2 * 44100
+    v = describe(x, 48000)
+    assert v["spectral_centroid"] == pytest.approx(1000.0, rel=0.01)
+    assert v["zero_crossing_rate"] == pytest.approx(2000 / 44100, rel=0.02)
+
+
+def test_white_noise_flatness_near_its_analytic_value():
+    # Periodogram bins of white noise are exponential: geometric/arithmetic mean = e^-gamma.
+    x = np.random.RandomState(0).standard_normal((4 * 44100, 1)).astype(np.float32) * 0.1
+    v = describe(x, 44100)
+    assert v["spectral_flatness"] == pytest.approx(math.exp(-0.5772156649), abs=0.02)
+    assert v["crest_factor"] > 3.0
+
+
+def test_square_wave_crest_factor_is_one():
+    t = np.arange(2 * 44100) / 44100
+    x = (0.5 * np.sign(np.sin(2 * np.pi * 100 * t + 0.1)))[:, None].astype(np.float32)
+    v = describe(x, 44100)
+    assert v["crest_factor"] == pytest.approx(1.0, abs=1e-3)
+    assert v["peak_to_avg_ratio"] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_mfccs_equal_librosa_on_the_same_frames():
+    import librosa
+
+    from ngn_clarity.features.extract import _active_frames
+
+    x = np.random.RandomState(3).standard_normal((3 * 44100, 1)).astype(np.float32) * 0.05
+    x[44100:66150] = 0.0  # a pause: inactive frames must be left out
+    y = analysis_signal(x, 44100)
+    ref = librosa.feature.mfcc(y=y, sr=44100, n_mfcc=13, n_fft=2048, hop_length=512,
+                               center=True, pad_mode="constant")
+    mag = np.abs(librosa.stft(y, n_fft=2048, hop_length=512, center=True, pad_mode="constant"))
+    active = _active_frames(librosa.feature.rms(S=mag, frame_length=2048, hop_length=512)[0])
+    assert 0 < active.sum() < active.size
+    v = describe(x, 44100)
+    got = np.array([v[f"mfcc_{i:02d}"] for i in range(13)])
+    np.testing.assert_allclose(got, ref[:, active].mean(axis=1), rtol=1e-5, atol=1e-4)
+
+
+def test_centroid_equals_librosa():
+    import librosa
+
+    x = np.random.RandomState(4).standard_normal((44100, 1)).astype(np.float32) * 0.1
+    x[:11025] = 0.0
+    y = analysis_signal(x, 44100)
+    mag = np.abs(librosa.stft(y, n_fft=2048, hop_length=512, center=True, pad_mode="constant"))
+    ref = librosa.feature.spectral_centroid(S=mag, sr=44100)[0]
+    ours = spectral_centroid(mag, librosa.fft_frequencies(sr=44100, n_fft=2048))
+    np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-3)
+    assert ours[0] == 0.0  # an all-zero frame
+
+
+def test_loudness_fields_equal_the_loudness_module():
+    x = tone(5.0, sr=48000, freq=300.0, amp=0.2, channels=2)
+    x[: 48000] *= 0.1
+    r = loudness.measure(x, 48000)
+    v = describe(x, 48000)
+    assert v["integrated_lufs"] == r.integrated_lufs
+    assert v["loudness_range"] == r.loudness_range_lu
+
+
+@pytest.mark.parametrize("case", ["silence", "dc", "tiny", "impulse", "empty_quiet"])
+@pytest.mark.parametrize("name", ["seed", "extended"])
+def test_degenerate_inputs_give_defined_finite_values(case, name):
+    x = {"silence": np.zeros((44100, 1)), "dc": np.full((44100, 1), 0.5),
+         "tiny": tone(0.002, amp=0.3), "impulse": np.eye(1, 44100).T * 0.9,
+         "empty_quiet": np.full((44100, 2), 1e-9)}[case].astype(np.float32)
+    vec, replaced = fingerprint(x, 44100, name)
+    assert vec.shape == (64,) and np.isfinite(vec).all()
+    if case in ("silence", "empty_quiet"):
+        assert describe(x, 44100, name)["integrated_lufs"] == -70.0
+
+
+# --- golden vectors ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["seed", "extended"])
+def test_golden_vectors(name):
+    golden = json.loads((GOLDEN / f"{name}.json").read_text())
+    assert golden["schema_version"] == schema.SCHEMA_VERSION
+    assert set(golden["signals"]) == set(SIGNALS)
+    tol = golden["tolerance"]
+    for sig, entry in golden["signals"].items():
+        samples, sr = SIGNALS[sig][1]()
+        vec, _ = fingerprint(samples, sr, name)
+        want = np.array([entry["features"][n] for n in schema.names(name)])
+        np.testing.assert_allclose(vec, want, rtol=tol["rtol"], atol=tol["atol"],
+                                   err_msg=f"{name}/{sig}")
+
+
+# --- tables --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def normalized(tmp_path_factory) -> Layout:
+    layout = Layout(tmp_path_factory.mktemp("features") / "data")
+    synthesize(layout, per_instrument=2, seed=5, jobs=1, progress=False)
+    write_tone(layout.raw / "gold/keys/keys_900.wav", seconds=2.0, freq=440)  # no record
+    write_tone(layout.raw / "flawed/keys/Keys Dark take.wav", seconds=2.0, freq=220)
+    assert normalize(layout, jobs=1, progress=False).report.ok
+    return layout
+
+
+def test_extract_writes_the_seed_tables(normalized):
+    layout = normalized
+    res = extract(layout, "seed", jobs=1, progress=False)
+    assert res.report.ok and res.rows == 22
+    df = pd.read_csv(layout.features / "features.csv")
+    assert list(df.columns) == schema.csv_header("seed") and df.shape == (22, 67)
+    assert df.iloc[:, 3:].shape[1] == 64 and np.isfinite(df.iloc[:, 3:].to_numpy()).all()
+    assert (df["reserved_41"] == 0.0).all()
+    pkl = pd.read_pickle(layout.features / "features.pkl")
+    pd.testing.assert_frame_equal(pkl, df)  # CSV floats round-trip exactly
+    assert df["integrated_lufs"].between(-18.05, -17.95).all()  # processed audio
+
+    labels = pd.read_csv(layout.features / "labels.csv")
+    assert len(labels) == 22
+    gold = labels[labels["subset"] == "gold"]
+    assert (gold["flawed_type"] == "none").all() and (gold["eq_60_db"] == 0.0).all()
+    dark = labels[labels["file"] == "Keys Dark take.wav"].iloc[0]
+    assert dark["flawed_type"] == "dark" and math.isnan(dark["eq_60_db"])
+    synth_rows = labels[labels["origin"] == "synth"]
+    assert len(synth_rows) == 20 and synth_rows["group"].notna().all()
+    flawed_synth = synth_rows[synth_rows["subset"] == "flawed"]
+    assert (flawed_synth["flawed_type"] != "none").all()
+    assert flawed_synth["group"].isin(
+        synth_rows.loc[synth_rows["subset"] == "gold", "group"]).all()
+
+    table = load_training_table(layout.root)
+    assert len(table) == 22 and "flawed_type" in table and "remove_jitter_ms" in table
+    assert list(table.columns[:67]) == schema.csv_header("seed")
+    meta = json.loads((layout.features / "feature_metadata.json").read_text())
+    assert meta["schema"] == "seed" and len(meta["features"]) == 64
+    assert meta["counts"]["nan"] == 0 and meta["counts"]["total_floats"] == 22 * 64
+    assert meta["packages"]["librosa"] and meta["analysis"]["n_fft"] == 2048
+
+
+def test_extract_extended_in_parallel_equals_serial(normalized):
+    layout = normalized
+    extract(layout, "extended", jobs=1, progress=False)
+    serial = pd.read_pickle(layout.features / "features.pkl")
+    extract(layout, "extended", jobs=2, progress=False)
+    parallel = pd.read_pickle(layout.features / "features.pkl")
+    pd.testing.assert_frame_equal(serial, parallel)
+    assert list(serial.columns) == schema.csv_header("extended")
+    assert (serial["band_200_500"] > 0).any()
+
+
+def test_unanalysable_clip_is_listed_with_its_reason(tmp_path):
+    layout = Layout(tmp_path / "d")
+    layout.init()
+    write_tone(layout.raw / "gold/bass/bass_001.wav", seconds=2.0, freq=60)
+    write_tone(layout.raw / "gold/bass/bass_002.wav", seconds=2.0, freq=80)
+    write_tone(layout.raw / "gold/bass/bass_003.wav", seconds=2.0, freq=90)
+    normalize(layout, jobs=1, progress=False)
+    (layout.processed / "gold/bass/bass_002.wav").write_bytes(b"RIFF....garbage")
+    (layout.processed / "gold/bass/bass_003.wav").unlink()
+    code = main(["features", "--extract", "--data-dir", str(layout.root), "-q", "--jobs", "1"])
+    assert code == 1
+    meta = json.loads((layout.features / "feature_metadata.json").read_text())
+    reasons = {Path(f["file"]).name: f["reason"] for f in meta["failures"]}
+    assert "unreadable" in reasons["bass_002.wav"] or "not an audio" in reasons["bass_002.wav"]
+    assert reasons["bass_003.wav"] == "not normalized"
+    assert len(pd.read_csv(layout.features / "features.csv")) == 1
+
+
+def test_analyze_writes_statistics_and_plots(normalized):
+    layout = normalized
+    extract(layout, "extended", jobs=1, progress=False)
+    assert main(["features", "--analyze", "--data-dir", str(layout.root), "-q"]) == 0
+    out = layout.features / "analysis"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["nan"] == 0 and summary["inf"] == 0 and summary["rows"] == 22
+    assert "integrated_lufs" in summary["constant_features"] or summary["constant_features"] == []
+    stats = pd.read_csv(out / "stats.csv")
+    assert set(stats["group_by"]) == {"all", "subset", "instrument", "flaw"}
+    assert {"mean", "std", "median"} <= set(stats.columns)
+    for png in ["pca.png", *(f"distributions_{i}.png" for i in
+                             ("drums", "vocals", "bass", "guitar", "keys"))]:
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_features_cli_json_per_file(tmp_path, capsys):
+    a = write_tone(tmp_path / "a.wav", seconds=2.0, freq=1000, amp=0.5)
+    bad = tmp_path / "bad.wav"
+    bad.write_text("no")
+    assert main(["features", str(a), str(bad), "--json", "--schema", "extended"]) == 1
+    first, second = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert first["file"] == str(a) and list(first["features"]) == schema.names("extended")
+    assert first["features"]["spectral_centroid"] == pytest.approx(1000, rel=0.01)
+    assert "error" in second
+
+
+def test_seed_feature_extractor_flags():
+    out = subprocess.run([sys.executable, str(REPO / "feature_extractor.py"), "--help"],
+                         capture_output=True, text=True, check=True).stdout
+    for flag in ("--extract", "--analyze", "--all", "--schema", "--data-dir", "--jobs"):
+        assert flag in out
