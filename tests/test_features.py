@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -208,11 +209,16 @@ def test_extract_writes_the_seed_tables(normalized):
 
 def test_extract_extended_in_parallel_equals_serial(normalized):
     layout = normalized
-    extract(layout, "extended", jobs=1, progress=False)
+    shutil.rmtree(layout.cache, ignore_errors=True)
+    assert extract(layout, "extended", jobs=1, progress=False).computed == 22
     serial = pd.read_pickle(layout.features / "features.pkl")
-    extract(layout, "extended", jobs=2, progress=False)
+    shutil.rmtree(layout.cache)
+    assert extract(layout, "extended", jobs=2, progress=False).computed == 22
     parallel = pd.read_pickle(layout.features / "features.pkl")
     pd.testing.assert_frame_equal(serial, parallel)
+    again = extract(layout, "extended", jobs=2, progress=False)  # all from the cache
+    assert (again.computed, again.cached) == (0, 22)
+    pd.testing.assert_frame_equal(pd.read_pickle(layout.features / "features.pkl"), serial)
     assert list(serial.columns) == schema.csv_header("extended")
     assert (serial["band_200_500"] > 0).any()
 

@@ -337,10 +337,50 @@ def _run_features(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+# --- run -----------------------------------------------------------------------------------
+
+def _add_run(p: argparse.ArgumentParser) -> None:
+    o = p.add_argument_group("options")
+    o.add_argument("--schema", choices=("seed", "extended"), default="seed",
+                   help="fingerprint schema (default seed)")
+    o.add_argument("--target-lufs", "--target", dest="target_lufs", type=float,
+                   default=settings.TARGET_LUFS, metavar="LUFS",
+                   help=f"normalization target (default {settings.TARGET_LUFS})")
+    o.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="local worker processes (default: all cores)")
+    o.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                   help="run the per-file tasks on this Dask scheduler's workers (they must "
+                        "see the same data path)")
+
+
+def _run_run(args: argparse.Namespace) -> int:
+    from .pipeline import RunSettings, format_summary, run
+
+    con = _console(args)
+    layout = Layout.at(args.data_dir)
+    try:
+        cfg = RunSettings(schema=args.schema, target_lufs=args.target_lufs, jobs=args.jobs,
+                          scheduler=args.scheduler)
+        result = run(layout, cfg, progress=not args.quiet, say=con.info)
+    except ValueError as e:
+        con.problem(str(e))
+        return EXIT_USAGE
+    for rep in result.reports.values():
+        con.report(rep)
+    con.info("")
+    con.info(format_summary(result.summary))
+    timing = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings_s.items())
+    con.info(f"\ntimes: {timing}")
+    if not result.ok:
+        n = sum(len(r.skipped) + len(r.errors) for r in result.reports.values())
+        con.problem(f"{n} file(s) or step(s) had problems (listed above); exit status 1")
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
 # --- demo ----------------------------------------------------------------------------------
 
 def _run_demo(args: argparse.Namespace) -> int:
-    """What ``make demo`` runs: the embedded dataset if raw/ is empty, then every step."""
+    """What ``make demo`` runs: the embedded dataset if raw/ is empty, then ``run``."""
     con = _console(args)
     layout = Layout.at(args.data_dir)
     common = ["--data-dir", str(layout.root)] + (["-q"] if args.quiet else [])
@@ -350,13 +390,11 @@ def _run_demo(args: argparse.Namespace) -> int:
         code = main(["synth", *common])
     else:
         con.info(f"{layout.raw} has audio: using it (empty it to render the embedded set)")
-    code = max(code, main(["dataset", "--all", *common]))
-    code = max(code, main(["normalize", "--all", *common]))
-    code = max(code, main(["features", "--all", *common]))
-    con.info("outputs:")
+    code = max(code, main(["run", *common]))
+    con.info("\noutputs:")
     for path in (layout.raw, layout.records, layout.manifest, layout.suno_config,
                  layout.processed, layout.normalization_log, layout.features,
-                 layout.features / "analysis"):
+                 layout.features / "analysis", layout.cache):
         con.info(f"  {path}")
     return code
 
@@ -384,8 +422,8 @@ COMMANDS: dict[str, tuple[str, Callable | None, Callable, str | None]] = {
               None),
     "features": ("extract the 64-float fingerprints into features/ (or print them for FILE...)",
                  _add_features, _run_features, "feature_extractor.py"),
-    "run": ("the whole pipeline: dataset -> normalize -> features -> analyze", None,
-            _not_built(6, "run"), "run_pipeline.py"),
+    "run": ("the whole pipeline: dataset -> normalize -> features -> analyze, incremental",
+            _add_run, _run_run, "run_pipeline.py"),
     "train": ("train the Random Forest models (phase 1B)", None, _not_built(7, "train"), None),
     "export-onnx": ("export the trained models to ONNX", None, _not_built(7, "export-onnx"),
                     None),

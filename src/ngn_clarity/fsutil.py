@@ -23,13 +23,28 @@ from .outcome import Skipped
 _CHUNK = 1 << 20
 
 
+_DIGESTS: dict[tuple, str] = {}
+_DIGESTS_MAX = 500_000
+
+
 def sha256_file(path: str | os.PathLike) -> str:
-    """Hex SHA-256 of a file's bytes."""
+    """Hex SHA-256 of a file's bytes.
+
+    Remembered within the process by (path, device, inode, size, mtime), so the steps of
+    one run that all need a file's hash read it once.
+    """
+    st = os.stat(path)
+    memo = (os.fspath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    if memo in _DIGESTS:
+        return _DIGESTS[memo]
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(_CHUNK), b""):
             h.update(block)
-    return h.hexdigest()
+    if len(_DIGESTS) >= _DIGESTS_MAX:
+        _DIGESTS.clear()
+    _DIGESTS[memo] = digest = h.hexdigest()
+    return digest
 
 
 def _tmp_name(dest: Path) -> Path:

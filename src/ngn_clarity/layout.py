@@ -12,6 +12,7 @@
                                       synth parameters...), joined into labels.csv later
       processed/{gold,flawed}/<instrument>/   -18 LUFS copies      (normalize)
       features/                       tables, logs, metadata      (features, normalize)
+      cache/                          per-file results keyed by content + settings hash
 
 The root is ``--data-dir``, else ``$CLARITY_DATA_DIR``, else ``./data``.
 """
@@ -76,6 +77,11 @@ class Layout:
     @property
     def records(self) -> Path:
         return self.root / "records"
+
+    @property
+    def cache(self) -> Path:
+        """Per-file result caches (validation, features); safe to delete."""
+        return self.root / "cache"
 
     @property
     def downloads(self) -> Path:

@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,6 +28,7 @@ from tqdm import tqdm
 
 from . import audio, loudness, settings
 from .fsutil import atomic_write_json, os_reason, remove_stale_parts, sha256_file
+from .executor import run_tasks
 from .layout import Clip, Layout
 from .outcome import StepReport
 
@@ -205,8 +205,12 @@ def _build_log(layout: Layout, cfg: NormalizeSettings, entries: Iterable[dict[st
 
 
 def normalize(layout: Layout, cfg: NormalizeSettings | None = None, *, jobs: int = 1,
-              force: bool = False, progress: bool = True) -> NormalizeResult:
-    """Normalize every clip in ``raw/``; write ``features/normalization_log.json``."""
+              scheduler: str | None = None, force: bool = False,
+              progress: bool = True) -> NormalizeResult:
+    """Normalize every clip in ``raw/``; write ``features/normalization_log.json``.
+
+    ``jobs`` worker processes, or the Dask cluster at ``scheduler`` (see :mod:`.executor`).
+    """
     cfg = cfg or NormalizeSettings()
     rep = StepReport("normalize")
     for folder in (layout.processed, layout.features):
@@ -248,7 +252,7 @@ def normalize(layout: Layout, cfg: NormalizeSettings | None = None, *, jobs: int
     bar = tqdm(total=len(todo), desc="normalize", unit="file",
                disable=None if progress else True, leave=False)
     last_flush = time.monotonic()
-    for entry in _execute(todo, jobs):
+    for _, entry in run_tasks(_run_job, todo, jobs=jobs, scheduler=scheduler):
         entries[entry["source"]] = entry
         bar.update(1)
         if entry["status"] == "failed":
@@ -265,18 +269,6 @@ def normalize(layout: Layout, cfg: NormalizeSettings | None = None, *, jobs: int
     if up:
         rep.notes.append(f"{up} file(s) up to date (same source and settings), not redone")
     return NormalizeResult(rep, log)
-
-
-def _execute(todo: list[_Job], jobs: int):
-    """Run jobs in this process (jobs <= 1) or a process pool; yield entries as they finish."""
-    if jobs <= 1 or len(todo) <= 1:
-        for job in todo:
-            yield _run_job(job)
-        return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(_run_job, job) for job in todo]
-        for fut in as_completed(futures):
-            yield fut.result()
 
 
 def verify(layout: Layout, cfg: NormalizeSettings | None = None,

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import audio, settings, taxonomy
+from ..cache import Cache
+from ..cache import key as cache_key
 from ..fsutil import os_reason, sha256_file
 from ..layout import Layout
 from ..outcome import Skipped
@@ -37,6 +39,8 @@ class ValidationReport:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     """instrument -> {"gold": n, "flawed": n, <flaw>: n, ...}"""
     files_checked: int = 0
+    decoded: int = 0
+    """Files decoded in this run (the others' audio checks came from the cache)."""
 
     @property
     def errors(self) -> list[Finding]:
@@ -87,7 +91,36 @@ def clipped_runs(samples: np.ndarray, level: float = settings.CLIP_LEVEL,
     return total
 
 
+_THRESHOLDS = {k: getattr(settings, k) for k in (
+    "MIN_DURATION_S", "SHORT_DURATION_S", "MAX_DURATION_S", "SILENCE_PEAK", "CLIP_LEVEL",
+    "CLIP_RUN", "MIN_SAMPLE_RATE", "MAX_SAMPLE_RATE", "MAX_CHANNELS")}
+
+
+def audio_checks(path) -> dict:
+    """Checks that need the decoded audio: ``{"usable": bool, "findings": [[level, msg]]}``."""
+    try:
+        samples, sr = audio.read_usable(path)
+    except audio.AudioError as e:
+        return {"usable": False, "findings": [["error", e.reason]]}
+    duration = samples.shape[0] / sr
+    if duration < settings.MIN_DURATION_S:
+        return {"usable": False, "findings": [
+            ["error", f"too short ({duration:.3f} s < {settings.MIN_DURATION_S} s)"]]}
+    findings = []
+    if duration < settings.SHORT_DURATION_S:
+        findings.append(["warning", f"short clip ({duration:.2f} s)"])
+    elif duration > settings.MAX_DURATION_S:
+        findings.append(["warning", f"long clip ({duration:.0f} s > "
+                                    f"{settings.MAX_DURATION_S:.0f} s)"])
+    runs = clipped_runs(samples)
+    if runs:
+        findings.append(["warning", f"clipping: {runs} run(s) of >= {settings.CLIP_RUN} "
+                                    f"full-scale samples"])
+    return {"usable": True, "findings": findings}
+
+
 def validate(layout: Layout) -> ValidationReport:
+    """Check the tree and every clip (decoded checks are cached by content hash)."""
     report = ValidationReport()
     for d in layout.tree_dirs():
         if d.parent.parent == layout.raw and not d.is_dir():
@@ -95,33 +128,26 @@ def validate(layout: Layout) -> ValidationReport:
     skipped: list[Skipped] = []
     hashes: dict[str, list[tuple[str, str]]] = defaultdict(list)  # sha -> [(subset, path)]
     counts = {inst: defaultdict(int) for inst in taxonomy.INSTRUMENTS}
+    cache = Cache(layout.cache, "validate")
     for clip in layout.iter_clips("raw", skipped):
         report.files_checked += 1
         path = clip.path
         try:
-            samples, sr = audio.read_usable(path)
             digest = sha256_file(path)
-        except audio.AudioError as e:
-            report.add("error", path, e.reason)
-            continue
         except OSError as e:
             report.add("error", path, os_reason(e))
             continue
-        hashes[digest].append((clip.subset, str(path)))
-        duration = samples.shape[0] / sr
-        if duration < settings.MIN_DURATION_S:
-            report.add("error", path, f"too short ({duration:.3f} s < "
-                                      f"{settings.MIN_DURATION_S} s)")
+        k = cache_key("validate", digest, _THRESHOLDS)
+        checked = cache.get(k)
+        if checked is None:  # decode only files not checked before with these thresholds
+            checked = audio_checks(path)
+            cache.put(k, checked)
+            report.decoded += 1
+        for level, message in checked["findings"]:
+            report.add(level, path, message)
+        if not checked["usable"]:
             continue
-        if duration < settings.SHORT_DURATION_S:
-            report.add("warning", path, f"short clip ({duration:.2f} s)")
-        elif duration > settings.MAX_DURATION_S:
-            report.add("warning", path, f"long clip ({duration:.0f} s > "
-                                        f"{settings.MAX_DURATION_S:.0f} s)")
-        runs = clipped_runs(samples)
-        if runs:
-            report.add("warning", path, f"clipping: {runs} run(s) of >= {settings.CLIP_RUN} "
-                                        f"full-scale samples")
+        hashes[digest].append((clip.subset, str(path)))
         _check_name(report, layout, clip)
         _, flaw = clip_labels(layout, clip)
         c = counts[clip.instrument]

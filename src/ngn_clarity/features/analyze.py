@@ -4,13 +4,16 @@
   per instrument and per flaw (long format: ``feature, group_by, group, ...``);
 * ``summary.json``: NaN/Inf counts, constant features, and per instrument the features that
   do not separate gold from flawed (absolute standardized mean difference < 0.2);
-* ``distributions_<instrument>.png``: each named feature's gold vs flawed distribution;
+* ``distributions_<instrument>.png``: each named feature's gold vs flawed distribution
+  (box plots of values standardized over the instrument's clips);
 * ``pca.png``: the standardized fingerprints projected on their first two principal
   components, one colour per flaw (gold in grey).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -18,10 +21,10 @@ from typing import Any
 import numpy as np
 
 from .. import taxonomy
-from ..fsutil import atomic_path, atomic_write_json
+from ..fsutil import atomic_path, atomic_write_json, sha256_file
 from ..layout import Layout
 from . import schema as schema_mod
-from .tables import FEATURES_PARQUET
+from .tables import FEATURES_CSV, FEATURES_PARQUET, LABELS_CSV
 
 #: |Cohen's d| below this: the feature does not separate gold from flawed for an instrument.
 SEPARATION_D = 0.2
@@ -59,12 +62,33 @@ def cohens_d(a: np.ndarray, b: np.ndarray) -> float:
     return 0.0 if pooled == 0 else float((b.mean() - a.mean()) / pooled)
 
 
-def analyze(layout: Layout) -> dict[str, Any]:
-    """Write the statistics and plots; return the summary."""
+def _inputs_digest(layout: Layout) -> str:
+    h = hashlib.sha256()
+    for name in (FEATURES_CSV, LABELS_CSV):
+        h.update(sha256_file(layout.features / name).encode())
+    return h.hexdigest()
+
+
+def analyze(layout: Layout, force: bool = False) -> dict[str, Any]:
+    """Write the statistics and plots; return the summary.
+
+    Skipped (the previous summary is returned) when the tables are byte for byte the ones
+    the existing analysis was made from, unless ``force``.
+    """
     import pandas as pd
 
     df = _frame(layout)
     out = layout.features / "analysis"
+    digest = _inputs_digest(layout)
+    if not force:
+        try:
+            previous = json.loads((out / "summary.json").read_text())
+            if previous.get("inputs_sha256") == digest and all(
+                    (out / p).is_file() for p in previous.get("plots", [])):
+                previous["up_to_date"] = True
+                return previous
+        except (OSError, ValueError):
+            pass
     out.mkdir(parents=True, exist_ok=True)
     cols = [c for c in df.columns[3:3 + 64]]
     schema = "extended" if "band_20_60" in cols else "seed"
@@ -84,7 +108,7 @@ def analyze(layout: Layout) -> dict[str, Any]:
         separation[inst] = {c: round(v, 4) for c, v in d.items()}
         weak[inst] = [c for c, v in d.items() if abs(v) < SEPARATION_D]
     summary = {
-        "schema": schema, "rows": int(len(df)),
+        "schema": schema, "rows": int(len(df)), "inputs_sha256": digest,
         "nan": int(np.isnan(values).sum()), "inf": int(np.isinf(values).sum()),
         "constant_features": [c for c in cols if df[c].nunique(dropna=False) <= 1],
         "separation_threshold_abs_d": SEPARATION_D,
@@ -99,42 +123,45 @@ def analyze(layout: Layout) -> dict[str, Any]:
 
 
 def _plot_distributions(df, named: list[str], out: Path) -> list[str]:
+    """One figure per instrument: for every feature, box plots of gold (blue) and flawed
+    (red) values, standardized over the instrument's clips so that all share one axis."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
 
     written = []
-    ncols = 6
-    nrows = math.ceil(len(named) / ncols)
     for inst in taxonomy.INSTRUMENTS:
         part = df[df["instrument"] == inst]
         if part.empty:
             continue
-        fig, axes = plt.subplots(nrows, ncols, figsize=(3.0 * ncols, 2.2 * nrows))
-        for ax, col in zip(np.ravel(axes), named):
-            gold = part.loc[part["subset"] == "gold", col].to_numpy(float)
-            flawed = part.loc[part["subset"] == "flawed", col].to_numpy(float)
-            lo, hi = np.nanmin(part[col]), np.nanmax(part[col])
-            bins = np.linspace(lo, hi if hi > lo else lo + 1e-9, 25)
-            for data, color, label in ((gold, "tab:blue", "gold"), (flawed, "tab:red", "flawed")):
-                if data.size:
-                    hist, _ = np.histogram(data, bins=bins, density=True)
-                    ax.stairs(hist, bins, color=color, label=label, fill=True, alpha=0.45)
-            ax.set_title(col, fontsize=8)
-            ax.set_yticks([])  # densities: the shape matters, not the numbers
-            ax.xaxis.set_major_locator(MaxNLocator(3))
-            ax.tick_params(labelsize=6)
-        for ax in np.ravel(axes)[len(named):]:
-            ax.axis("off")
-        np.ravel(axes)[0].legend(fontsize=7)
-        fig.suptitle(f"{inst}: gold vs flawed, per feature (density)")
-        fig.subplots_adjust(left=0.03, right=0.99, bottom=0.03, top=0.94, wspace=0.3,
-                            hspace=0.55)
+        x = part[named].to_numpy(float)
+        std = x.std(axis=0)
+        z = (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
+        gold = (part["subset"] == "gold").to_numpy()
+        fig, ax = plt.subplots(figsize=(max(8.0, 0.32 * len(named) + 2), 4.8))
+        pos = np.arange(len(named)) * 3.0
+        style = dict(widths=0.9, patch_artist=True, showfliers=False,
+                     medianprops={"color": "black", "linewidth": 0.8})
+        for mask, offset, color, label in ((gold, -0.5, "tab:blue", "gold"),
+                                           (~gold, 0.5, "tab:red", "flawed")):
+            if mask.any():
+                bp = ax.boxplot([z[mask, k] for k in range(len(named))],
+                                positions=pos + offset, **style)
+                for box in bp["boxes"]:
+                    box.set(facecolor=color, alpha=0.55, edgecolor=color)
+                ax.plot([], [], color=color, linewidth=6, alpha=0.55, label=label)
+        ax.set_xticks(pos)
+        ax.set_xticklabels(named, rotation=90, fontsize=7)
+        ax.set_ylabel("standardized value (z)")
+        ax.axhline(0, color="grey", linewidth=0.5)
+        ax.legend(loc="upper right", fontsize=8)
+        ax.set_title(f"{inst}: gold vs flawed, per feature ({int(gold.sum())} gold, "
+                     f"{int((~gold).sum())} flawed clips)")
+        fig.tight_layout()
         dest = out / f"distributions_{inst}.png"
         with atomic_path(dest) as tmp:
-            fig.savefig(tmp, format="png", dpi=70)
+            fig.savefig(tmp, format="png", dpi=80)
         plt.close(fig)
         written.append(dest.name)
     return written

@@ -223,10 +223,22 @@ def _extended(y, mag, power, freqs, active, mfcc, centroid, flatness, zcr, onset
     return v
 
 
+@lru_cache(maxsize=1)
+def _blas():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 def fingerprint(samples: np.ndarray, sample_rate: int,
                 schema: str = DEFAULT_SCHEMA) -> tuple[np.ndarray, int]:
-    """The 64-float fingerprint in schema order, and how many values the guard replaced."""
-    values = feature_values(samples, sample_rate, schema)
+    """The 64-float fingerprint in schema order, and how many values the guard replaced.
+
+    Runs with one BLAS thread: a multi-threaded matrix product sums in another order, and
+    the same clip must give the same bits in this process, a pool worker or a Dask worker.
+    """
+    with _blas().limit(limits=1, user_api="blas"):
+        values = feature_values(samples, sample_rate, schema)
     out = np.array([values.get(s.name, 0.0) for s in specs(schema)], dtype=np.float64)
     bad = ~np.isfinite(out)
     out[bad] = 0.0

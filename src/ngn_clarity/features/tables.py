@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata as importlib_metadata
@@ -26,7 +25,10 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import audio, taxonomy
-from ..fsutil import atomic_path, atomic_write_json
+from ..cache import Cache
+from ..cache import key as cache_key
+from ..executor import default_jobs, run_tasks
+from ..fsutil import atomic_path, atomic_write_json, sha256_file
 from ..layout import Clip, Layout
 from ..normalize import output_path
 from ..outcome import StepReport
@@ -55,17 +57,33 @@ def _package_versions() -> dict[str, str]:
     return out
 
 
-def _extract_one(job: tuple[str, str]) -> tuple[list[float] | None, int, str | None]:
-    """Worker: fingerprint one processed file; (vector, replaced, error reason)."""
+#: Part of every feature cache key: bump when extraction code changes its numbers.
+EXTRACTOR_VERSION = 1
+
+
+def feature_key(content_sha256: str, schema: str) -> str:
+    """Cache key of one file's fingerprint: its bytes, the schema and the code versions."""
+    return cache_key("features", content_sha256, schema, schema_mod.SCHEMA_VERSION,
+                     EXTRACTOR_VERSION)
+
+
+def _extract_one(job: tuple[str, str, str, str]) -> tuple[list[float] | None, int, str | None]:
+    """Worker: fingerprint one processed file and cache the result.
+
+    Returns (vector, replaced-by-guard count, error reason). The cache entry is written
+    atomically as soon as the vector exists, so a killed run keeps it.
+    """
     from .extract import fingerprint
 
-    path, schema = job
+    path, schema, cache_root, k = job
     try:
         samples, sr = audio.read_usable(path)
         vec, replaced = fingerprint(samples, sr, schema)
     except audio.AudioError as e:
         return None, 0, e.reason
-    return vec.tolist(), replaced, None
+    values = vec.tolist()
+    Cache(cache_root, "features").put(k, {"vector": values, "replaced": replaced})
+    return values, replaced, None
 
 
 def warm_up() -> None:
@@ -118,6 +136,10 @@ class ExtractResult:
     rows: int = 0
     failures: list[dict[str, str]] = field(default_factory=list)
     replaced: int = 0
+    computed: int = 0
+    """Clips analysed in this run."""
+    cached: int = 0
+    """Clips whose fingerprint came from the cache."""
 
 
 def _write_frame(df, dest: Path, kind: str) -> None:
@@ -131,48 +153,60 @@ def _write_frame(df, dest: Path, kind: str) -> None:
 
 
 def extract(layout: Layout, schema: str = schema_mod.DEFAULT_SCHEMA, *, jobs: int | None = None,
-            progress: bool = True) -> ExtractResult:
-    """Fingerprint every clip and write the tables (see the module doc)."""
+            scheduler: str | None = None, progress: bool = True) -> ExtractResult:
+    """Fingerprint every clip and write the tables (see the module doc).
+
+    A clip whose processed file (by content hash) was fingerprinted before with the same
+    schema and code is read from ``cache/features`` instead of being analysed again.
+    """
     import pandas as pd
 
     schema_mod.specs(schema)  # validates the name
     rep = StepReport("extract")
     result = ExtractResult(rep)
+    cache = Cache(layout.cache, "features")
     clips: list[Clip] = []
+    outputs: list[tuple[list[float] | None, int, str | None] | None] = []
+    work: list[tuple[str, str, str, str]] = []
+    slot: list[int] = []
     for clip in layout.iter_clips("raw", rep.skipped):
         processed = output_path(layout, clip)
-        if not processed.is_file():
+        try:
+            k = feature_key(sha256_file(processed), schema)
+        except OSError:
             rep.skip(clip.path, "no processed copy (run normalize first)")
             result.failures.append({"file": str(clip.path), "reason": "not normalized"})
             continue
         clips.append(clip)
-    jobs = jobs or os.cpu_count() or 1
-    work = [(str(output_path(layout, c)), schema) for c in clips]
-    if jobs > 1 and len(work) > 1:
+        hit = cache.get(k)
+        if hit is not None:
+            outputs.append((hit["vector"], hit["replaced"], None))
+            result.cached += 1
+        else:
+            outputs.append(None)
+            slot.append(len(clips) - 1)
+            work.append((str(processed), schema, str(layout.cache), k))
+    if work and (scheduler or (jobs or default_jobs()) > 1):
         warm_up()
-        pool = ProcessPoolExecutor(max_workers=jobs)
-        outputs = pool.map(_extract_one, work, chunksize=8)
-    else:
-        pool = None
-        outputs = map(_extract_one, work)
     bar = tqdm(total=len(work), desc=f"features ({schema})", unit="clip",
                disable=None if progress else True, leave=False)
-    rows, label_rows = [], []
     try:
-        for clip, (vec, replaced, error) in zip(clips, outputs):
+        for i, out in run_tasks(_extract_one, work, jobs=jobs, scheduler=scheduler):
+            outputs[slot[i]] = out
             bar.update(1)
-            if error is not None:
-                rep.skip(clip.path, f"cannot analyse: {error}")
-                result.failures.append({"file": str(clip.path), "reason": error})
-                continue
-            result.replaced += replaced
-            key = {"file": clip.name, "subset": clip.subset, "instrument": clip.instrument}
-            rows.append({**key, **dict(zip(schema_mod.names(schema), vec))})
-            label_rows.append({**key, **labels_for(layout, clip)})
     finally:
         bar.close()
-        if pool is not None:
-            pool.shutdown()
+    result.computed = len(work)
+    rows, label_rows = [], []
+    for clip, (vec, replaced, error) in zip(clips, outputs):
+        if error is not None:
+            rep.skip(clip.path, f"cannot analyse: {error}")
+            result.failures.append({"file": str(clip.path), "reason": error})
+            continue
+        result.replaced += replaced
+        key = {"file": clip.name, "subset": clip.subset, "instrument": clip.instrument}
+        rows.append({**key, **dict(zip(schema_mod.names(schema), vec))})
+        label_rows.append({**key, **labels_for(layout, clip)})
 
     header = schema_mod.csv_header(schema)
     features = pd.DataFrame(rows, columns=header)
@@ -198,7 +232,7 @@ def extract(layout: Layout, schema: str = schema_mod.DEFAULT_SCHEMA, *, jobs: in
         "data_dir": str(layout.root),
         "source_audio": "processed/ (loudness-normalized copies of raw/)",
         "packages": _package_versions(),
-        "counts": {"rows": len(features),
+        "counts": {"rows": len(features), "computed": result.computed, "cached": result.cached,
                    "gold": int((features["subset"] == "gold").sum()),
                    "flawed": int((features["subset"] == "flawed").sum()),
                    "total_floats": int(values.size),

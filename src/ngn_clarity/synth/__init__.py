@@ -24,6 +24,7 @@ from typing import Any
 from tqdm import tqdm
 
 from .. import audio, taxonomy
+from ..executor import die_with_parent
 from ..fsutil import sha256_file
 from ..layout import Layout
 from ..outcome import StepReport
@@ -112,7 +113,7 @@ def synthesize(layout: Layout, per_instrument: int = 100, flawed_per_instrument:
         results = map(_make, todo)
         pool = None
     else:
-        pool = ProcessPoolExecutor(max_workers=jobs)
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=die_with_parent)
         results = pool.map(_make, todo, chunksize=8)
     try:
         for row in results:

@@ -1,0 +1,139 @@
+"""run_pipeline.py / clarity run: one command, incremental, crash-safe, local or Dask."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import write_tone
+from ngn_clarity.cli import main
+from ngn_clarity.layout import Layout
+from ngn_clarity.pipeline import RunSettings, format_summary, run
+from ngn_clarity.synth import synthesize
+from test_normalize import _processes_mentioning
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> Path:
+    """Raw audio of 20 embedded clips, rendered once; tests copy it."""
+    root = tmp_path_factory.mktemp("rendered") / "data"
+    synthesize(Layout(root), per_instrument=2, seed=11, jobs=1, progress=False)
+    return root
+
+
+def _copy(rendered: Path, dest: Path) -> Layout:
+    shutil.copytree(rendered / "raw", dest / "raw")
+    shutil.copytree(rendered / "records", dest / "records")
+    return Layout(dest)
+
+
+def _tables(layout: Layout) -> dict[str, bytes]:
+    return {n: (layout.features / n).read_bytes() for n in ("features.csv", "labels.csv")}
+
+
+def test_run_end_to_end_then_only_what_changed(rendered, tmp_path):
+    layout = _copy(rendered, tmp_path / "data")
+    first = run(layout, RunSettings(jobs=1), progress=False)
+    assert first.ok
+    s = first.summary
+    assert (s["gold"], s["flawed"], s["total"], s["total_floats"]) == (10, 10, 20, 1280)
+    assert (s["valid"], s["nan"], s["inf"], s["ready"]) == (20, 0, 0, True)
+    text = format_summary(s)
+    assert "Total floats:   1,280 (20 x 64" in text and "Ready for training: ✓" in text
+    assert "features.csv" in text
+
+    lines: list[str] = []
+    again = run(layout, RunSettings(jobs=1), progress=False, say=lines.append)
+    assert again.ok and _tables(layout) == _tables(layout)
+    assert "0 file(s) decoded" in lines[0]
+    assert lines[1].startswith("normalize: 0 normalized, 20 up to date")
+    assert lines[2].startswith("extract (seed): 0 analysed, 20 from cache")
+    assert lines[3].startswith("analyze: up to date")
+
+    write_tone(layout.raw / "gold/bass/bass_101.wav", seconds=2.0, freq=55)
+    write_tone(layout.raw / "flawed/bass/bass_flawed_boomy_101.wav", seconds=2.0, freq=80)
+    lines.clear()
+    grown = run(layout, RunSettings(jobs=1), progress=False, say=lines.append)
+    assert grown.summary["total"] == 22
+    assert "2 file(s) decoded" in lines[0]
+    assert lines[1].startswith("normalize: 2 normalized, 20 up to date")
+    assert lines[2].startswith("extract (seed): 2 analysed, 20 from cache")
+
+    lines.clear()
+    run(layout, RunSettings(jobs=1, target_lufs=-20.0), progress=False, say=lines.append)
+    assert "0 file(s) decoded" in lines[0]  # validation does not depend on the target
+    assert lines[1].startswith("normalize: 22 normalized")
+    assert lines[2].startswith("extract (seed): 22 analysed")  # processed audio changed
+
+    lines.clear()
+    run(layout, RunSettings(jobs=1, target_lufs=-20.0, schema="extended"), progress=False,
+        say=lines.append)
+    assert lines[1].startswith("normalize: 0 normalized")
+    assert lines[2].startswith("extract (extended): 22 analysed")
+
+
+def test_local_pool_and_dask_cluster_give_the_same_tables(rendered, tmp_path):
+    from distributed import LocalCluster
+
+    serial = _copy(rendered, tmp_path / "serial")
+    assert run(serial, RunSettings(jobs=1), progress=False).ok
+    pooled = _copy(rendered, tmp_path / "pooled")
+    assert run(pooled, RunSettings(jobs=2), progress=False).ok
+    assert _tables(pooled) == _tables(serial)
+
+    clustered = _copy(rendered, tmp_path / "dask")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        result = run(clustered, RunSettings(scheduler=cluster.scheduler_address),
+                     progress=False)
+    assert result.ok
+    assert _tables(clustered) == _tables(serial)
+
+
+def test_kill_9_mid_run_then_rerun_gives_the_clean_tables(rendered, tmp_path):
+    clean = _copy(rendered, tmp_path / "clean")
+    assert run(clean, RunSettings(jobs=1), progress=False).ok
+
+    data = tmp_path / "killed"
+    killed = _copy(rendered, data)
+    raw_before = {p: p.read_bytes() for p in killed.raw.rglob("*.wav")}
+    cmd = [sys.executable, str(REPO / "run_pipeline.py"), "--data-dir", str(data), "-q",
+           "--jobs", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    cache = data / "cache" / "features"
+    while time.monotonic() < deadline and proc.poll() is None:
+        if cache.is_dir() and len(list(cache.rglob("*.json"))) >= 3:
+            break  # mid-extraction: some fingerprints done, most not
+        time.sleep(0.02)
+    assert proc.poll() is None, "the pipeline finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert _processes_mentioning(str(data)) == []
+    assert not (data / "features" / "features.csv").exists()
+    assert subprocess.run(cmd).returncode == 0
+    assert _tables(killed) == _tables(clean)
+    assert list(data.rglob("*.part")) == []
+    assert {p: p.read_bytes() for p in killed.raw.rglob("*.wav")} == raw_before
+
+
+def test_run_with_no_audio_says_so(tmp_path, capsys):
+    code = main(["run", "--data-dir", str(tmp_path / "empty")])
+    assert code == 1
+    assert "no audio in" in capsys.readouterr().err
+
+
+def test_seed_run_pipeline_flags():
+    out = subprocess.run([sys.executable, str(REPO / "run_pipeline.py"), "--help"],
+                         capture_output=True, text=True, check=True).stdout
+    for flag in ("--schema", "--jobs", "--scheduler", "--data-dir", "--target-lufs"):
+        assert flag in out
