@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/loudness.py
 	$(PY) benchmarks/synth.py
 	$(PY) benchmarks/features.py
+	$(PY) benchmarks/pipeline.py --scale
 
 docs: $(STAMP)
 	$(PY) -c "from ngn_clarity.features.schema import markdown; print(markdown(), end='')" > docs/FEATURES.md
