@@ -377,6 +377,121 @@ def _run_run(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
+# --- model (phase 1B) ---------------------------------------------------------------------
+
+def _add_train(p: argparse.ArgumentParser) -> None:
+    o = p.add_argument_group("options")
+    o.add_argument("--schema", choices=("seed", "extended", "both"), default="both",
+                   help="fingerprint(s) to train on; both = compare side by side and keep "
+                        "the better (default)")
+    o.add_argument("--classifier", choices=("auto", "global", "per_instrument"),
+                   default="auto", help="auto = measure both, keep the better (default)")
+    o.add_argument("--n-estimators", type=int, default=500, help="trees (default 500)")
+    o.add_argument("--max-depth", type=int, default=8, help="tree depth (default 8)")
+    o.add_argument("--test-size", type=float, default=0.2,
+                   help="fraction of groups held out (default 0.2)")
+    o.add_argument("--seed", type=int, default=0, help="split and forest seed (default 0)")
+    o.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="processes/threads (default: all cores)")
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from .model.train import TrainSettings, models_dir, train
+
+    con = _console(args)
+    layout = Layout.at(args.data_dir)
+    schemas = ("seed", "extended") if args.schema == "both" else (args.schema,)
+    try:
+        trained = train(layout, TrainSettings(
+            n_estimators=args.n_estimators, max_depth=args.max_depth,
+            test_size=args.test_size, seed=args.seed, schemas=schemas,
+            classifier=args.classifier, jobs=args.jobs), progress=not args.quiet)
+    except (ValueError, FileNotFoundError) as e:
+        con.problem(str(e))
+        return EXIT_FAILED
+    m = trained.metrics
+    split = m["split"]
+    con.info(f"split: {split['train_rows']} train / {split['test_rows']} test rows, "
+             f"{split['groups_in_both']} group(s) on both sides")
+    con.info(f"{'schema':<9} {'classifier':<15} {'accuracy':>8} {'EQ MAE dB':>10} "
+             f"{'(flawed only)':>14}")
+    for schema, sm in m["schemas"].items():
+        for kind, v in sm["classifier"]["variants"].items():
+            con.info(f"{schema:<9} {kind:<15} {v['accuracy']:8.3f} "
+                     f"{sm['regressor']['eq_mae_db']:10.2f} "
+                     f"{sm['regressor']['eq_mae_db_flawed_only']:14.2f}")
+    con.info(f"kept: {m['kept']['schema']} schema, {m['kept']['classifier']} classifier -> "
+             f"{models_dir(layout)}")
+    return EXIT_OK
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from .model.onnx_export import export_onnx
+
+    con = _console(args)
+    try:
+        for path in export_onnx(Layout.at(args.data_dir)):
+            con.info(f"wrote {path}")
+    except FileNotFoundError as e:
+        con.problem(f"{e}: run `clarity train` first")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _add_bench(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--calls", type=int, default=10_000, help="single-row calls (default 10000)")
+    p.add_argument("--batch", type=int, default=1024, help="batch size (default 1024)")
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from .model.onnx_export import bench_onnx
+
+    con = _console(args)
+    try:
+        r = bench_onnx(Layout.at(args.data_dir), calls=args.calls, batch=args.batch)
+    except FileNotFoundError as e:
+        con.problem(str(e))
+        return EXIT_FAILED
+    for k in ("classifier", "regressor", "both"):
+        con.info(f"{k:<11} p50 {r[k]['p50_ms']:.3f} ms   p99 {r[k]['p99_ms']:.3f} ms")
+    con.info(f"batch of {r['batch']}: {r['batch_rows_per_s']:,.0f} rows/s (both models)")
+    con.info(f"goal p99 < 0.5 ms (seed: < 5 ms): {'met' if r['goal']['met'] else 'not met'}")
+    return EXIT_OK
+
+
+def _add_predict(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--instrument", choices=("drums", "vocals", "bass", "guitar", "keys"),
+                   default=None, help="the files' instrument (default: from names/folders)")
+    p.add_argument("--json", action="store_true", help="one JSON object per file")
+
+
+def _run_predict(args: argparse.Namespace) -> int:
+    from .model.onnx_export import predict
+
+    con = _console(args)
+    try:
+        results = predict(Layout.at(args.data_dir), args.files, args.instrument)
+    except FileNotFoundError as e:
+        con.problem(str(e))
+        return EXIT_FAILED
+    for r in results:
+        if args.json:
+            print(json.dumps(r))
+        elif "error" in r:
+            con.problem(f"{r['file']}: {r['error']}")
+        else:
+            con.info(f"{r['file']}: {r['instrument']}, flaw {r['flaw']} "
+                     f"(confidence {r['confidence']:.2f})")
+            eq = "  ".join(f"{k[3:-3]}Hz {v:+.1f}" for k, v in r["corrections"].items()
+                           if k.startswith("eq_"))
+            rest = "  ".join(f"{k} {v:.2f}" for k, v in r["corrections"].items()
+                             if not k.startswith("eq_"))
+            con.info(f"  EQ dB: {eq}")
+            con.info(f"  {rest}")
+    return EXIT_FAILED if any("error" in r for r in results) else EXIT_OK
+
+
 # --- demo ----------------------------------------------------------------------------------
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -399,15 +514,6 @@ def _run_demo(args: argparse.Namespace) -> int:
     return code
 
 
-# --- commands not built yet ------------------------------------------------------------------
-
-def _not_built(issue: int, what: str) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        print(f"{what}: not yet built (tracked in issue {issue})", file=sys.stderr)
-        return EXIT_USAGE
-    return run
-
-
 # --- registry --------------------------------------------------------------------------------
 
 #: name -> (help, add_arguments, run, seed script)
@@ -424,11 +530,13 @@ COMMANDS: dict[str, tuple[str, Callable | None, Callable, str | None]] = {
                  _add_features, _run_features, "feature_extractor.py"),
     "run": ("the whole pipeline: dataset -> normalize -> features -> analyze, incremental",
             _add_run, _run_run, "run_pipeline.py"),
-    "train": ("train the Random Forest models (phase 1B)", None, _not_built(7, "train"), None),
-    "export-onnx": ("export the trained models to ONNX", None, _not_built(7, "export-onnx"),
-                    None),
-    "bench-onnx": ("ONNX latency and throughput", None, _not_built(7, "bench-onnx"), None),
-    "predict": ("flaw and corrections for audio files", None, _not_built(7, "predict"), None),
+    "train": ("train the Random Forest classifier and correction regressor (phase 1B)",
+              _add_train, _run_train, None),
+    "export-onnx": ("export the trained models to ONNX", None, _run_export, None),
+    "bench-onnx": ("ONNX single-row latency and batch throughput", _add_bench, _run_bench,
+                   None),
+    "predict": ("flaw, confidence and corrections for audio files (normalize, fingerprint, "
+                "ONNX)", _add_predict, _run_predict, None),
     "demo": ("what `make demo` runs: every built step on the data folder", None, _run_demo,
              None),
 }

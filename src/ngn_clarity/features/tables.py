@@ -140,6 +140,8 @@ class ExtractResult:
     """Clips analysed in this run."""
     cached: int = 0
     """Clips whose fingerprint came from the cache."""
+    table: Any = None
+    """The joined features + labels DataFrame."""
 
 
 def _write_frame(df, dest: Path, kind: str) -> None:
@@ -153,11 +155,13 @@ def _write_frame(df, dest: Path, kind: str) -> None:
 
 
 def extract(layout: Layout, schema: str = schema_mod.DEFAULT_SCHEMA, *, jobs: int | None = None,
-            scheduler: str | None = None, progress: bool = True) -> ExtractResult:
+            scheduler: str | None = None, progress: bool = True,
+            write: bool = True) -> ExtractResult:
     """Fingerprint every clip and write the tables (see the module doc).
 
     A clip whose processed file (by content hash) was fingerprinted before with the same
-    schema and code is read from ``cache/features`` instead of being analysed again.
+    schema and code is read from ``cache/features`` instead of being analysed again. With
+    ``write=False`` nothing is written; the joined table is in ``result.table``.
     """
     import pandas as pd
 
@@ -219,6 +223,10 @@ def extract(layout: Layout, schema: str = schema_mod.DEFAULT_SCHEMA, *, jobs: in
     features = features.sort_values(order, kind="stable").reset_index(drop=True)
     labels = labels.sort_values(order, kind="stable").reset_index(drop=True)
     joined = features.merge(labels, on=list(schema_mod.METADATA_COLUMNS), how="left")
+    result.table = joined
+    result.rows = len(features)
+    if not write:
+        return result
 
     out = layout.features
     _write_frame(features, out / FEATURES_CSV, "csv")
@@ -243,7 +251,6 @@ def extract(layout: Layout, schema: str = schema_mod.DEFAULT_SCHEMA, *, jobs: in
                   "labels_csv": LABELS_CSV, "features_parquet": FEATURES_PARQUET},
     })
     atomic_write_json(out / METADATA_JSON, meta)
-    result.rows = len(features)
     return result
 
 
