@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import soundfile as sf
 
 from conftest import tone, write_tone
 from ngn_clarity import load_training_table, loudness

@@ -61,6 +61,24 @@ def _common(p: argparse.ArgumentParser) -> None:
     g.add_argument("-q", "--quiet", action="store_true", help="only problems and errors")
 
 
+def _opt_jobs(g) -> None:
+    g.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="worker processes (default: all cores)")
+
+
+def _opt_target(g) -> None:
+    g.add_argument("--target-lufs", "--target", dest="target_lufs", type=float,
+                   default=settings.TARGET_LUFS, metavar="LUFS",
+                   help=f"target integrated loudness (default {settings.TARGET_LUFS})")
+
+
+def _opt_schema(g, extra: tuple[str, ...] = (), default: str = "seed") -> None:
+    both = "; both: compare the two" if extra else ""
+    g.add_argument("--schema", choices=("seed", "extended", *extra), default=default,
+                   help="seed: the seed's 22 features + 42 reserved zeros; extended: 42 more "
+                        f"features for the flaw taxonomy{both} (default {default})")
+
+
 def _console(args: argparse.Namespace) -> Console:
     return Console(-1 if args.quiet else args.verbose)
 
@@ -193,14 +211,11 @@ def _add_normalize(p: argparse.ArgumentParser) -> None:
                    help="re-measure processed/; exit 1 if any clip is missing or off target")
     g.add_argument("--all", action="store_true", help="create-dirs, normalize, verify")
     o = p.add_argument_group("options")
-    o.add_argument("--target-lufs", "--target", dest="target_lufs", type=float,
-                   default=settings.TARGET_LUFS, metavar="LUFS",
-                   help=f"target integrated loudness (default {settings.TARGET_LUFS})")
+    _opt_target(o)
     o.add_argument("--subtype", choices=("FLOAT", "PCM_24", "PCM_16"), default="FLOAT",
                    help="output sample format (default FLOAT: 32-bit float WAV, never clips; "
                         "PCM lowers gain to keep true peak <= -1 dBTP)")
-    o.add_argument("--jobs", type=int, default=None, metavar="N",
-                   help="worker processes (default: all cores)")
+    _opt_jobs(o)
     o.add_argument("--force", action="store_true", help="redo clips that are up to date")
 
 
@@ -251,8 +266,7 @@ def _add_synth(p: argparse.ArgumentParser) -> None:
     p.add_argument("--soundfont", metavar="PATH", default=None,
                    help="a .sf2/.sf3 General MIDI SoundFont (default: TimGM6mb.sf2 from the "
                         "pretty_midi wheel)")
-    p.add_argument("--jobs", type=int, default=None, metavar="N",
-                   help="worker processes (default: all cores)")
+    _opt_jobs(p)
 
 
 def _run_synth(args: argparse.Namespace) -> int:
@@ -282,13 +296,10 @@ def _add_features(p: argparse.ArgumentParser) -> None:
                    help="statistics and plots of the tables under features/analysis/")
     g.add_argument("--all", action="store_true", help="extract, then analyze")
     o = p.add_argument_group("options")
-    o.add_argument("--schema", choices=("seed", "extended"), default="seed",
-                   help="seed: the seed's 22 features + 42 reserved zeros (default); "
-                        "extended: 42 more features for the flaw taxonomy")
+    _opt_schema(o)
     o.add_argument("--json", action="store_true",
                    help="with FILE...: one JSON object per file (file + features)")
-    o.add_argument("--jobs", type=int, default=None, metavar="N",
-                   help="worker processes (default: all cores)")
+    _opt_jobs(o)
 
 
 def _run_features(args: argparse.Namespace) -> int:
@@ -341,13 +352,9 @@ def _run_features(args: argparse.Namespace) -> int:
 
 def _add_run(p: argparse.ArgumentParser) -> None:
     o = p.add_argument_group("options")
-    o.add_argument("--schema", choices=("seed", "extended"), default="seed",
-                   help="fingerprint schema (default seed)")
-    o.add_argument("--target-lufs", "--target", dest="target_lufs", type=float,
-                   default=settings.TARGET_LUFS, metavar="LUFS",
-                   help=f"normalization target (default {settings.TARGET_LUFS})")
-    o.add_argument("--jobs", type=int, default=None, metavar="N",
-                   help="local worker processes (default: all cores)")
+    _opt_schema(o)
+    _opt_target(o)
+    _opt_jobs(o)
     o.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
                    help="run the per-file tasks on this Dask scheduler's workers (they must "
                         "see the same data path)")
@@ -381,9 +388,7 @@ def _run_run(args: argparse.Namespace) -> int:
 
 def _add_train(p: argparse.ArgumentParser) -> None:
     o = p.add_argument_group("options")
-    o.add_argument("--schema", choices=("seed", "extended", "both"), default="both",
-                   help="fingerprint(s) to train on; both = compare side by side and keep "
-                        "the better (default)")
+    _opt_schema(o, ("both",), "both")
     o.add_argument("--classifier", choices=("auto", "global", "per_instrument"),
                    default="auto", help="auto = measure both, keep the better (default)")
     o.add_argument("--n-estimators", type=int, default=500, help="trees (default 500)")
@@ -391,8 +396,7 @@ def _add_train(p: argparse.ArgumentParser) -> None:
     o.add_argument("--test-size", type=float, default=0.2,
                    help="fraction of groups held out (default 0.2)")
     o.add_argument("--seed", type=int, default=0, help="split and forest seed (default 0)")
-    o.add_argument("--jobs", type=int, default=None, metavar="N",
-                   help="processes/threads (default: all cores)")
+    _opt_jobs(o)
 
 
 def _run_train(args: argparse.Namespace) -> int:

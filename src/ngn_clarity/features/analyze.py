@@ -23,7 +23,6 @@ import numpy as np
 from .. import taxonomy
 from ..fsutil import atomic_path, atomic_write_json, sha256_file
 from ..layout import Layout
-from . import schema as schema_mod
 from .tables import FEATURES_CSV, FEATURES_PARQUET, LABELS_CSV
 
 #: |Cohen's d| below this: the feature does not separate gold from flawed for an instrument.

@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
 from .. import audio, taxonomy
-from ..executor import die_with_parent
+from ..executor import run_tasks
 from ..fsutil import sha256_file
 from ..layout import Layout
 from ..outcome import StepReport
@@ -106,17 +104,10 @@ def synthesize(layout: Layout, per_instrument: int = 100, flawed_per_instrument:
                  for g in golds]
         todo += [("flawed", f, sf_str, str(layout.root), clips.spec_hash(f, str(sf_str)))
                  for f in flaweds]
-    jobs = jobs or os.cpu_count() or 1
     bar = tqdm(total=len(todo), desc="synth", unit="clip", disable=None if progress else True,
                leave=False)
-    if jobs <= 1:
-        results = map(_make, todo)
-        pool = None
-    else:
-        pool = ProcessPoolExecutor(max_workers=jobs, initializer=die_with_parent)
-        results = pool.map(_make, todo, chunksize=8)
     try:
-        for row in results:
+        for _, row in run_tasks(_make, todo, jobs=jobs):
             bar.update(1)
             if row["status"] == "skipped":
                 rep.skip(row["file"], row["reason"])
@@ -124,8 +115,6 @@ def synthesize(layout: Layout, per_instrument: int = 100, flawed_per_instrument:
                 rep.done.append(row)
     finally:
         bar.close()
-        if pool is not None:
-            pool.shutdown()
     made = sum(r["status"] == "made" for r in rep.done)
     rep.notes.append(f"{made} clip(s) rendered, {len(rep.done) - made} up to date "
                      f"(seed {seed}, {per_instrument} gold + {n_flawed} flawed per instrument)")
