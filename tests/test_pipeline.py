@@ -137,3 +137,20 @@ def test_seed_run_pipeline_flags():
                          capture_output=True, text=True, check=True).stdout
     for flag in ("--schema", "--jobs", "--scheduler", "--data-dir", "--target-lufs"):
         assert flag in out
+
+
+def test_a_rerun_removes_only_its_own_stale_temporary_files(rendered, tmp_path):
+    layout = _copy(rendered, tmp_path / "data")
+    ours = [layout.cache / "features" / "ab" / ".abc.json.k2j4x9q1.part",
+            layout.processed / "gold" / "bass" / ".bass_001.wav.a1b2c3d4.part",
+            layout.raw / "gold" / "bass" / ".bass_009.wav.zz99yy88.part"]
+    for p in ours:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"half a file")
+    users = layout.raw / "gold" / "bass" / ".my notes.part"
+    users.write_text("keep me")
+    result = run(layout, RunSettings(jobs=1), progress=False)
+    assert not any(p.exists() for p in ours)
+    skipped = {s.path: s.reason for s in result.reports["normalize"].skipped}
+    assert "hidden" in skipped[str(users)]  # reported, skipped, and left alone
+    assert users.read_text() == "keep me"  # not a name this package makes

@@ -13,6 +13,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -83,16 +84,21 @@ def atomic_path(dest: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
-def remove_stale_parts(folder: str | os.PathLike) -> int:
-    """Delete temporary ``.*.part`` files that a killed run left below ``folder``.
+_PART = re.compile(r"^\..+\.[a-z0-9_]{8}\.part$")
 
-    Only names this module creates are touched (``.<name>.<random>.part``). Returns how many.
+
+def remove_stale_parts(folder: str | os.PathLike) -> int:
+    """Delete temporary files that a killed run left below ``folder``.
+
+    Only names this module creates are touched (``.<name>.<8 random chars>.part``, from
+    :func:`_tmp_name`). Run it only when no other run uses the folder. Returns how many.
     """
     removed = 0
     for tmp in Path(folder).rglob(".*.part"):
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-            removed += 1
+        if _PART.match(tmp.name):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+                removed += 1
     return removed
 
 

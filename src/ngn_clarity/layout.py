@@ -26,7 +26,7 @@ from typing import Iterator
 
 from . import settings, taxonomy
 from .audio import is_audio_name
-from .fsutil import walk_files
+from .fsutil import remove_stale_parts, walk_files
 from .outcome import Skipped
 
 
@@ -117,6 +117,11 @@ class Layout:
         dirs += [self.processed_dir(s, i) for s in taxonomy.SUBSETS
                  for i in taxonomy.INSTRUMENTS]
         return dirs + [self.features]
+
+    def remove_partial_files(self) -> int:
+        """Delete the temporary files a killed run left anywhere under the data root
+        (only this package's own ``.<name>.<random>.part`` names). Returns how many."""
+        return remove_stale_parts(self.root) if self.root.is_dir() else 0
 
     def init(self) -> list[Path]:
         """Create the tree (idempotent). Returns the folders that did not exist before."""

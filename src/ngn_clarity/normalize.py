@@ -27,7 +27,7 @@ from typing import Any, Iterable
 from tqdm import tqdm
 
 from . import audio, loudness, settings
-from .fsutil import atomic_write_json, os_reason, remove_stale_parts, sha256_file
+from .fsutil import atomic_write_json, os_reason, sha256_file
 from .executor import run_tasks
 from .layout import Clip, Layout
 from .outcome import StepReport
@@ -213,10 +213,8 @@ def normalize(layout: Layout, cfg: NormalizeSettings | None = None, *, jobs: int
     """
     cfg = cfg or NormalizeSettings()
     rep = StepReport("normalize")
-    for folder in (layout.processed, layout.features):
-        if folder.is_dir() and (n := remove_stale_parts(folder)):
-            rep.notes.append(f"removed {n} temporary file(s) left by an interrupted run "
-                             f"in {folder}")
+    if n := layout.remove_partial_files():
+        rep.notes.append(f"removed {n} temporary file(s) left by an interrupted run")
     previous = {} if force else _load_log(layout.normalization_log)
     key = cfg.key()
     entries: dict[str, dict[str, Any]] = {}

@@ -63,6 +63,8 @@ def run(layout: Layout, cfg: RunSettings | None = None, *, progress: bool = True
 
     layout.init()
     ds = StepReport("dataset")
+    if n := layout.remove_partial_files():
+        ds.notes.append(f"removed {n} temporary file(s) left by an interrupted run")
     if layout.downloads.is_dir():
         org = dataset.organize_flawed(layout)
         ds.skipped += org.skipped

@@ -168,6 +168,8 @@ def extract(layout: Layout, schema: str = schema_mod.DEFAULT_SCHEMA, *, jobs: in
     schema_mod.specs(schema)  # validates the name
     rep = StepReport("extract")
     result = ExtractResult(rep)
+    if n := layout.remove_partial_files():
+        rep.notes.append(f"removed {n} temporary file(s) left by an interrupted run")
     cache = Cache(layout.cache, "features")
     clips: list[Clip] = []
     outputs: list[tuple[list[float] | None, int, str | None] | None] = []
