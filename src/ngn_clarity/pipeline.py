@@ -70,7 +70,8 @@ def run(layout: Layout, cfg: RunSettings | None = None, *, progress: bool = True
         ds.skipped += org.skipped
         ds.notes.append(f"organize-flawed: {len(org.done)} placed from {layout.downloads}")
     manifest = dataset.write_manifest(layout)
-    check = dataset.validate(layout)  # its errors include every file the manifest could not read
+    # its errors include every file the manifest could not read
+    check = dataset.validate(layout, jobs=cfg.jobs)
     for f in check.errors:
         ds.skip(f.path, f"validation: {f.message}")
     result.reports["dataset"] = ds

@@ -17,6 +17,7 @@ import numpy as np
 from .. import audio, settings, taxonomy
 from ..cache import Cache
 from ..cache import key as cache_key
+from ..executor import run_tasks
 from ..fsutil import os_reason, sha256_file
 from ..layout import Layout
 from ..outcome import Skipped
@@ -119,8 +120,9 @@ def audio_checks(path) -> dict:
     return {"usable": True, "findings": findings}
 
 
-def validate(layout: Layout) -> ValidationReport:
-    """Check the tree and every clip (decoded checks are cached by content hash)."""
+def validate(layout: Layout, jobs: int | None = None) -> ValidationReport:
+    """Check the tree and every clip. The checks that decode audio are cached by content
+    hash and run in ``jobs`` processes (default: all cores)."""
     report = ValidationReport()
     for d in layout.tree_dirs():
         if d.parent.parent == layout.raw and not d.is_dir():
@@ -129,25 +131,27 @@ def validate(layout: Layout) -> ValidationReport:
     hashes: dict[str, list[tuple[str, str]]] = defaultdict(list)  # sha -> [(subset, path)]
     counts = {inst: defaultdict(int) for inst in taxonomy.INSTRUMENTS}
     cache = Cache(layout.cache, "validate")
+    entries = []  # [clip, digest, checked-or-None]
     for clip in layout.iter_clips("raw", skipped):
         report.files_checked += 1
-        path = clip.path
         try:
-            digest = sha256_file(path)
+            digest = sha256_file(clip.path)
         except OSError as e:
-            report.add("error", path, os_reason(e))
+            report.add("error", clip.path, os_reason(e))
             continue
-        k = cache_key("validate", digest, _THRESHOLDS)
-        checked = cache.get(k)
-        if checked is None:  # decode only files not checked before with these thresholds
-            checked = audio_checks(path)
-            cache.put(k, checked)
-            report.decoded += 1
+        entries.append([clip, digest, cache.get(cache_key("validate", digest, _THRESHOLDS))])
+    # decode only files not checked before with these thresholds, in parallel
+    misses = [e for e in entries if e[2] is None]
+    for i, checked in run_tasks(audio_checks, [str(e[0].path) for e in misses], jobs=jobs):
+        misses[i][2] = checked
+        cache.put(cache_key("validate", misses[i][1], _THRESHOLDS), checked)
+        report.decoded += 1
+    for clip, digest, checked in entries:
         for level, message in checked["findings"]:
-            report.add(level, path, message)
+            report.add(level, clip.path, message)
         if not checked["usable"]:
             continue
-        hashes[digest].append((clip.subset, str(path)))
+        hashes[digest].append((clip.subset, str(clip.path)))
         _check_name(report, layout, clip)
         _, flaw = clip_labels(layout, clip)
         c = counts[clip.instrument]

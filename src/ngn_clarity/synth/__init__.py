@@ -44,38 +44,51 @@ def _describe(spec: clips.GoldSpec, soundfont: str | None) -> str:
     return f"{Path(soundfont).name}:{kind}{spec.program}"
 
 
-def _make(job: tuple[str, Any, str | None, str, str]) -> dict[str, Any]:
-    """Worker: render one spec, write it, write its record. Returns a result row."""
-    kind, spec, soundfont, root, spec_id = job
+def _make_group(job: tuple[Any, list[Any], str | None, str, str, list[str]]) -> list[dict]:
+    """Worker: one gold clip and the flawed clips made from it, rendering the gold once.
+
+    Each clip is written with its record; a clip whose file and record match its spec is
+    up to date, and a file that is in the way is reported, never overwritten.
+    """
+    gold, flawed, soundfont, root, gold_id, flawed_ids = job
     layout = Layout(Path(root))
-    subset = "gold" if kind == "gold" else "flawed"
-    dest = layout.raw_dir(subset, spec.instrument) / spec.name
-    prev = read_record(layout, subset, spec.instrument, spec.name)
-    if dest.exists():
-        if prev is not None and prev.extra.get("spec_hash") == spec_id:
-            return {"status": "up_to_date", "file": str(dest)}
-        return {"status": "skipped", "file": str(dest),
-                "reason": "a different file already has this name; not overwritten"}
-    gold = spec if kind == "gold" else spec.gold
-    if kind == "gold":
-        samples, facts = clips.render_gold(spec, soundfont)
-        flaw, extra = taxonomy.NO_FLAW, {"severity": 0.0, "params": {},
-                                          "correction": zero_correction()}
-    else:
-        samples, facts = clips.render_flawed(spec, soundfont)
-        flaw, extra = spec.flaw, {"severity": spec.severity}
-    audio.write(dest, samples, gold.sample_rate, subtype=SUBTYPE)
-    extra.update(facts)
-    extra.update({
-        "spec_hash": spec_id, "group": gold.group, "gold_file": gold.name,
-        "preset": _describe(gold, soundfont), "generator": gold.voice,
-        "sample_rate": gold.sample_rate, "channels": gold.channels,
-        "duration_s": gold.seconds, "tempo_bpm": gold.groove.tempo, "key": gold.groove.key,
-        "mode": gold.groove.mode, "seed": list(spec.seed), "options": gold.options})
-    write_record(layout, ClipRecord(
-        file=spec.name, subset=subset, instrument=spec.instrument, source=spec.source,
-        flawed_type=flaw, sha256=sha256_file(dest), origin="synth", extra=extra))
-    return {"status": "made", "file": str(dest)}
+    rows: list[dict] = []
+    todo: list[tuple[str, Any, str, Path]] = []
+    for kind, spec, spec_id in [("gold", gold, gold_id), *(
+            ("flawed", f, i) for f, i in zip(flawed, flawed_ids))]:
+        dest = layout.raw_dir(kind, spec.instrument) / spec.name
+        if dest.exists():
+            prev = read_record(layout, kind, spec.instrument, spec.name)
+            if prev is not None and prev.extra.get("spec_hash") == spec_id:
+                rows.append({"status": "up_to_date", "file": str(dest)})
+            else:
+                rows.append({"status": "skipped", "file": str(dest), "reason":
+                             "a different file already has this name; not overwritten"})
+            continue
+        todo.append((kind, spec, spec_id, dest))
+    raw = clips.render_gold_raw(gold, soundfont) if todo else None
+    for kind, spec, spec_id, dest in todo:
+        if kind == "gold":
+            samples, facts = clips.render_gold(spec, soundfont, raw)
+            flaw, extra = taxonomy.NO_FLAW, {"severity": 0.0, "params": {},
+                                              "correction": zero_correction()}
+        else:
+            samples, facts = clips.render_flawed(spec, soundfont, raw)
+            flaw, extra = spec.flaw, {"severity": spec.severity}
+        audio.write(dest, samples, gold.sample_rate, subtype=SUBTYPE)
+        extra.update(facts)
+        extra.update({
+            "spec_hash": spec_id, "group": gold.group, "gold_file": gold.name,
+            "preset": _describe(gold, soundfont), "generator": gold.voice,
+            "sample_rate": gold.sample_rate, "channels": gold.channels,
+            "duration_s": gold.seconds, "tempo_bpm": gold.groove.tempo,
+            "key": gold.groove.key, "mode": gold.groove.mode, "seed": list(spec.seed),
+            "options": gold.options})
+        write_record(layout, ClipRecord(
+            file=spec.name, subset=kind, instrument=spec.instrument, source=spec.source,
+            flawed_type=flaw, sha256=sha256_file(dest), origin="synth", extra=extra))
+        rows.append({"status": "made", "file": str(dest)})
+    return rows
 
 
 def synthesize(layout: Layout, per_instrument: int = 100, flawed_per_instrument: int | None = None,
@@ -97,22 +110,27 @@ def synthesize(layout: Layout, per_instrument: int = 100, flawed_per_instrument:
     sf_str = str(sf) if sf else None
     n_flawed = per_instrument if flawed_per_instrument is None else flawed_per_instrument
     layout.init()
-    todo = []
+    groups = []
     for inst in taxonomy.INSTRUMENTS:
         golds, flaweds = clips.plan(inst, per_instrument, n_flawed, seed, sf_str)
-        todo += [("gold", g, sf_str, str(layout.root), clips.spec_hash(g, str(sf_str)))
-                 for g in golds]
-        todo += [("flawed", f, sf_str, str(layout.root), clips.spec_hash(f, str(sf_str)))
-                 for f in flaweds]
-    bar = tqdm(total=len(todo), desc="synth", unit="clip", disable=None if progress else True,
+        children: dict[str, list] = {g.group: [] for g in golds}
+        for f in flaweds:
+            children[f.gold.group].append(f)
+        for g in golds:
+            kids = children[g.group]
+            groups.append((g, kids, sf_str, str(layout.root), clips.spec_hash(g, str(sf_str)),
+                           [clips.spec_hash(f, str(sf_str)) for f in kids]))
+    total = sum(1 + len(g[1]) for g in groups)
+    bar = tqdm(total=total, desc="synth", unit="clip", disable=None if progress else True,
                leave=False)
     try:
-        for _, row in run_tasks(_make, todo, jobs=jobs):
-            bar.update(1)
-            if row["status"] == "skipped":
-                rep.skip(row["file"], row["reason"])
-            else:
-                rep.done.append(row)
+        for _, rows in run_tasks(_make_group, groups, jobs=jobs):
+            bar.update(len(rows))
+            for row in rows:
+                if row["status"] == "skipped":
+                    rep.skip(row["file"], row["reason"])
+                else:
+                    rep.done.append(row)
     finally:
         bar.close()
     made = sum(r["status"] == "made" for r in rep.done)

@@ -221,18 +221,33 @@ def _to_peak(x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float
     return (x * (10 ** (peak_db / 20) / peak)).astype(np.float32), peak_db
 
 
-def render_gold(spec: GoldSpec, soundfont: str | None) -> tuple[np.ndarray, dict[str, Any]]:
-    """Gold audio ``(frames, channels)`` and facts for its label record."""
-    notes = _notes(spec)
-    audio, peak_db = _to_peak(_play(spec, notes, soundfont), _rngs(spec.seed, 4)[3])
-    return audio, {"notes": len(notes), "peak_dbfs": round(peak_db, 3)}
+def render_gold_raw(spec: GoldSpec, soundfont: str | None) -> np.ndarray:
+    """The gold clip as played, before its level is set (what flaws are applied to)."""
+    return _play(spec, _notes(spec), soundfont)
 
 
-def render_flawed(spec: FlawedSpec, soundfont: str | None) -> tuple[np.ndarray, dict[str, Any]]:
-    """Flawed audio and its record facts: exact parameters and the correction vector."""
+def render_gold(spec: GoldSpec, soundfont: str | None,
+                raw: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    """Gold audio ``(frames, channels)`` and facts for its label record.
+
+    ``raw`` is :func:`render_gold_raw`'s result when the caller already has it.
+    """
+    raw = render_gold_raw(spec, soundfont) if raw is None else raw
+    audio, peak_db = _to_peak(raw, _rngs(spec.seed, 4)[3])
+    return audio, {"notes": len(_notes(spec)), "peak_dbfs": round(peak_db, 3)}
+
+
+def render_flawed(spec: FlawedSpec, soundfont: str | None,
+                  gold_raw: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    """Flawed audio and its record facts: exact parameters and the correction vector.
+
+    ``gold_raw`` is :func:`render_gold_raw` of ``spec.gold`` when the caller already has it
+    (rendering it again gives the same samples).
+    """
     flaw_rng, level_rng = _rngs(spec.seed, 2)
     gold_notes = _notes(spec.gold)
-    gold_raw = _play(spec.gold, gold_notes, soundfont)
+    if gold_raw is None:
+        gold_raw = _play(spec.gold, gold_notes, soundfont)
     effect = flaws.FLAWS[spec.flaw]
     params = effect.sample(flaw_rng, spec.severity, spec.instrument, gold_raw,
                            spec.gold.sample_rate)
