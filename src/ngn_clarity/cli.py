@@ -5,7 +5,7 @@ happened. The seed's scripts (``dataset_generator.py`` and friends) call :func:`
 their own command name, so they accept exactly the same flags.
 
 Exit status: 0 = everything done; 1 = something was skipped or failed (each with a one-line
-reason); 2 = bad usage or a step that is not built yet.
+reason); 2 = bad usage.
 """
 
 from __future__ import annotations
@@ -114,11 +114,8 @@ def _run_dataset(args: argparse.Namespace) -> int:
 
     con = _console(args)
     layout = Layout.at(args.data_dir)
-    steps = [s for s in ("init", "import_gold", "prepare_suno", "organize_flawed", "manifest",
-                         "validate") if getattr(args, s)]
-    if args.all:
-        steps = ["init", "import_gold", "prepare_suno", "organize_flawed", "manifest",
-                 "validate"]
+    order = ("init", "import_gold", "prepare_suno", "organize_flawed", "manifest", "validate")
+    steps = [s for s in order if args.all or getattr(args, s)]
     if not steps:
         con.problem("nothing to do: give a step flag (e.g. --init or --all); see --help")
         return EXIT_USAGE
