@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from . import __version__, settings
+from . import __version__, settings, taxonomy
 from .layout import Layout
 from .outcome import StepReport
 
@@ -171,32 +171,47 @@ def _add_loudness(p: argparse.ArgumentParser) -> None:
                    help="one JSON object per file (JSON lines) instead of a table")
 
 
-def _run_loudness(args: argparse.Namespace) -> int:
-    from . import audio, loudness
-
-    con = _console(args)
+def _per_file(con: Console, files: Sequence[str], as_json: bool, compute, errors,
+              show) -> int:
+    """``compute(file) -> dict`` for each file: with ``as_json`` one JSON line each
+    (``{"file": ..., **result}``), else ``show(file, result)``. A file that raises one of
+    ``errors`` gets its one-line reason (``{"file", "error"}`` in JSON, else on stderr);
+    exit 1 if any did."""
     failed = False
-    if not args.json:
-        con.info(f"{'integrated':>10} {'LRA':>6} {'TP dBTP':>8} {'peak':>7} {'dur s':>7}  file")
-    for name in args.files:
+    for name in files:
         try:
-            r = loudness.measure(*audio.read_usable(name))
-        except (audio.AudioError, loudness.LoudnessError) as e:
+            result = compute(name)
+        except errors as e:
             failed = True
             reason = getattr(e, "reason", None) or str(e)
-            if args.json:
+            if as_json:
                 print(json.dumps({"file": name, "error": reason}))
             else:
                 con.problem(f"{name}: {reason}")
             continue
-        if args.json:
-            print(json.dumps({"file": name, **r.to_dict()}))
+        if as_json:
+            print(json.dumps({"file": name, **result}))
         else:
-            flags = f"  [{', '.join(r.flags)}]" if r.flags else ""
-            con.info(f"{r.integrated_lufs:10.2f} {r.loudness_range_lu:6.2f} "
-                     f"{r.true_peak_dbtp:8.2f} {r.sample_peak_dbfs:7.2f} "
-                     f"{r.duration_s:7.2f}  {name}{flags}")
+            show(name, result)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _run_loudness(args: argparse.Namespace) -> int:
+    from . import audio, loudness
+
+    con = _console(args)
+    if not args.json:
+        con.info(f"{'integrated':>10} {'LRA':>6} {'TP dBTP':>8} {'peak':>7} {'dur s':>7}  file")
+
+    def show(name: str, r: dict) -> None:
+        flags = f"  [{', '.join(r['flags'])}]" if r["flags"] else ""
+        con.info(f"{r['integrated_lufs']:10.2f} {r['loudness_range_lu']:6.2f} "
+                 f"{r['true_peak_dbtp']:8.2f} {r['sample_peak_dbfs']:7.2f} "
+                 f"{r['duration_s']:7.2f}  {name}{flags}")
+
+    return _per_file(con, args.files, args.json,
+                     lambda name: loudness.measure(*audio.read_usable(name)).to_dict(),
+                     (audio.AudioError, loudness.LoudnessError), show)
 
 
 def _add_normalize(p: argparse.ArgumentParser) -> None:
@@ -209,7 +224,7 @@ def _add_normalize(p: argparse.ArgumentParser) -> None:
     g.add_argument("--all", action="store_true", help="create-dirs, normalize, verify")
     o = p.add_argument_group("options")
     _opt_target(o)
-    o.add_argument("--subtype", choices=("FLOAT", "PCM_24", "PCM_16"), default="FLOAT",
+    o.add_argument("--subtype", choices=settings.OUTPUT_SUBTYPES, default="FLOAT",
                    help="output sample format (default FLOAT: 32-bit float WAV, never clips; "
                         "PCM lowers gain to keep true peak <= -1 dBTP)")
     _opt_jobs(o)
@@ -308,21 +323,16 @@ def _run_features(args: argparse.Namespace) -> int:
     if args.files:
         from .features.extract import describe
 
-        failed = False
-        for name in args.files:
-            try:
-                values = describe(*audio.read_usable(name), schema=args.schema)
-            except audio.AudioError as e:
-                failed = True
-                print(json.dumps({"file": name, "error": e.reason}))
-                continue
-            if args.json:
-                print(json.dumps({"file": name, "schema": args.schema, "features": values}))
-            else:
-                con.info(name)
-                for k, v in values.items():
-                    con.info(f"  {k:<28} {v:.6g}")
-        return EXIT_FAILED if failed else EXIT_OK
+        def show(name: str, r: dict) -> None:
+            con.info(name)
+            for k, v in r["features"].items():
+                con.info(f"  {k:<28} {v:.6g}")
+
+        return _per_file(
+            con, args.files, args.json,
+            lambda name: {"schema": args.schema,
+                          "features": describe(*audio.read_usable(name), schema=args.schema)},
+            audio.AudioError, show)
     if not (args.extract or args.analyze or args.all):
         con.problem("nothing to do: give --extract, --analyze, --all, or FILE... --json")
         return EXIT_USAGE
@@ -462,7 +472,7 @@ def _run_bench(args: argparse.Namespace) -> int:
 
 def _add_predict(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--instrument", choices=("drums", "vocals", "bass", "guitar", "keys"),
+    p.add_argument("--instrument", choices=taxonomy.INSTRUMENTS,
                    default=None, help="the files' instrument (default: from names/folders)")
     p.add_argument("--json", action="store_true", help="one JSON object per file")
 

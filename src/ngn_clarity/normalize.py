@@ -33,7 +33,6 @@ from .layout import Clip, Layout
 from .outcome import StepReport
 
 LOG_VERSION = 1
-SUBTYPES = ("FLOAT", "PCM_24", "PCM_16")
 #: The log is rewritten after this many seconds of work (and at the end).
 _FLUSH_EVERY_S = 5.0
 
@@ -45,8 +44,8 @@ class NormalizeSettings:
     true_peak_ceiling_dbtp: float = settings.TRUE_PEAK_CEILING_DBTP
 
     def __post_init__(self) -> None:
-        if self.subtype not in SUBTYPES:
-            raise ValueError(f"subtype must be one of {', '.join(SUBTYPES)}, "
+        if self.subtype not in settings.OUTPUT_SUBTYPES:
+            raise ValueError(f"subtype must be one of {', '.join(settings.OUTPUT_SUBTYPES)}, "
                              f"not {self.subtype!r}")
         if not -70.0 < self.target_lufs < 0.0:
             raise ValueError(f"target loudness must be between -70 and 0 LUFS, "

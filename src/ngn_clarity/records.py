@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .fsutil import atomic_write_json
-from .layout import Layout
+from . import taxonomy
+from .layout import Clip, Layout
 from .taxonomy import NO_FLAW
 
 RECORD_VERSION = 1
@@ -64,3 +65,29 @@ def read_record(layout: Layout, subset: str, instrument: str, filename: str) -> 
         return ClipRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError):
         return None
+
+
+def labels_from_name(clip: Clip) -> tuple[str, str]:
+    """(source, flawed_type) of a clip without a record, from its name and folder.
+
+    Canonical names are read exactly, others through the flaw aliases; a gold clip, or a
+    name that names no flaw of its instrument, is ``none``.
+    """
+    try:
+        source = taxonomy.parse_canonical(clip.name).source
+    except taxonomy.TaxonomyError:
+        source = taxonomy.DEFAULT_SOURCE[clip.instrument]
+    if clip.subset == "gold":
+        return source, NO_FLAW
+    try:
+        return source, taxonomy.flaw_from_name(clip.instrument, clip.name)
+    except taxonomy.TaxonomyError:
+        return source, NO_FLAW
+
+
+def clip_labels(layout: Layout, clip: Clip) -> tuple[str, str]:
+    """(source, flawed_type) of a clip: its record if it has one, else its name."""
+    record = read_record(layout, clip.subset, clip.instrument, clip.name)
+    if record is not None:
+        return record.source, record.flawed_type
+    return labels_from_name(clip)

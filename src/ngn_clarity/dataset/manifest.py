@@ -14,28 +14,11 @@ from typing import Any
 
 from .. import audio, settings, taxonomy
 from ..fsutil import atomic_write_json, os_reason, sha256_file
-from ..layout import Clip, Layout
+from ..layout import Layout
 from ..outcome import Skipped
-from ..records import read_record
+from ..records import clip_labels
 
 MANIFEST_VERSION = 1
-
-
-def clip_labels(layout: Layout, clip: Clip) -> tuple[str, str]:
-    """(source, flawed_type) of a clip: its record if it has one, else its name."""
-    record = read_record(layout, clip.subset, clip.instrument, clip.name)
-    if record is not None:
-        return record.source, record.flawed_type
-    try:
-        source = taxonomy.parse_canonical(clip.name).source
-    except taxonomy.TaxonomyError:
-        source = taxonomy.DEFAULT_SOURCE[clip.instrument]
-    if clip.subset == "gold":
-        return source, taxonomy.NO_FLAW
-    try:
-        return source, taxonomy.flaw_from_name(clip.instrument, clip.name)
-    except taxonomy.TaxonomyError:
-        return source, taxonomy.NO_FLAW
 
 
 def build_manifest(layout: Layout) -> dict[str, Any]:

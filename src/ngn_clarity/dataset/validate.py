@@ -21,7 +21,7 @@ from ..executor import run_tasks
 from ..fsutil import os_reason, sha256_file
 from ..layout import Layout
 from ..outcome import Skipped
-from .manifest import clip_labels
+from ..records import clip_labels
 
 
 @dataclass(frozen=True)

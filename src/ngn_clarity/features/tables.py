@@ -32,7 +32,7 @@ from ..fsutil import atomic_path, atomic_write_json, sha256_file
 from ..layout import Clip, Layout
 from ..normalize import output_path
 from ..outcome import StepReport
-from ..records import CORRECTION_FIELDS, read_record
+from ..records import CORRECTION_FIELDS, labels_from_name, read_record
 from . import schema as schema_mod
 
 FEATURES_CSV = "features.csv"
@@ -110,17 +110,7 @@ def labels_for(layout: Layout, clip: Clip) -> dict[str, Any]:
             if k in CORRECTION_FIELDS:
                 row[k] = v
     else:
-        try:
-            row["source"] = taxonomy.parse_canonical(clip.name).source
-        except taxonomy.TaxonomyError:
-            row["source"] = taxonomy.DEFAULT_SOURCE[clip.instrument]
-        if clip.subset == "gold":
-            row["flawed_type"] = taxonomy.NO_FLAW
-        else:
-            try:
-                row["flawed_type"] = taxonomy.flaw_from_name(clip.instrument, clip.name)
-            except taxonomy.TaxonomyError:
-                row["flawed_type"] = taxonomy.NO_FLAW
+        row["source"], row["flawed_type"] = labels_from_name(clip)
     if clip.subset == "gold":
         row["flawed_type"] = taxonomy.NO_FLAW
         row["severity"] = 0.0 if row["severity"] is None else row["severity"]
