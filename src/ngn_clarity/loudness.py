@@ -34,7 +34,7 @@ import numpy as np
 import pyebur128 as ebu
 
 __all__ = ["LoudnessError", "SilentAudioError", "LoudnessReport", "measure",
-           "integrated_loudness", "loudness_series", "gain_to_target", "true_peak", "ENGINE"]
+           "loudness_series", "gain_to_target", "true_peak", "ENGINE"]
 
 _MODE = (ebu.MeasurementMode.MODE_I | ebu.MeasurementMode.MODE_LRA
          | ebu.MeasurementMode.MODE_S | ebu.MeasurementMode.MODE_SAMPLE_PEAK)
@@ -238,11 +238,6 @@ def measure(samples: np.ndarray, sample_rate: int, *, mono_as_dual: bool = True,
         momentary_max_lufs=_window_max(energies, int(BLOCK_S * 1000) // STEP_MS),
         short_term_max_lufs=_window_max(energies, int(SHORT_TERM_S * 1000) // STEP_MS),
         duration_s=duration, sample_rate=sample_rate, channels=channels, flags=tuple(flags))
-
-
-def integrated_loudness(samples: np.ndarray, sample_rate: int) -> float:
-    """Integrated loudness in LUFS (the pipeline's rules; see :func:`measure`)."""
-    return measure(samples, sample_rate).integrated_lufs
 
 
 def loudness_series(samples: np.ndarray, sample_rate: int, *,

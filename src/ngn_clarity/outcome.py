@@ -33,8 +33,3 @@ class StepReport:
 
     def skip(self, path: object, reason: str) -> None:
         self.skipped.append(Skipped(str(path), reason))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"step": self.step, "ok": self.ok, "done": self.done,
-                "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
-                "notes": self.notes, "errors": self.errors}
