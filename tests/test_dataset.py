@@ -73,7 +73,10 @@ def test_import_gold_classifies_copies_and_lists_the_rest(tmp_path, layout):
                            "gold/vocals/lead_001.wav", "gold/bass/bass_001.flac",
                            "gold/keys/epiano_001.aiff", "gold/guitar/rhythm_001.ogg"}
     reasons = {Path(s.path).name: s.reason for s in rep.skipped}
-    assert "duplicate of" in reasons["Kick copy.wav"]
+    already = {Path(s.path).name: s.reason for s in rep.warnings}
+    assert "Kick copy.wav" not in reasons  # a copy is not a problem: it is already there
+    assert already["Kick copy.wav"].startswith("already in raw/ as ")
+    assert already["Kick copy.wav"].endswith("raw/gold/drums/kick_001.wav")
     assert "cannot classify: no instrument" in reasons["take 01.wav"]
     assert "could be" in reasons["Lead.wav"]
     assert "looks flawed" in reasons["Kick muddy.wav"]
@@ -85,9 +88,13 @@ def test_import_gold_classifies_copies_and_lists_the_rest(tmp_path, layout):
     assert rec.original_name == "Kick 1.wav" and rec.flawed_type == "none"
     assert rec.sha256 == digest(src) and rec.origin == "import-gold"
 
-    again = dataset.import_gold(layout, lib)  # a re-run places nothing twice
+    again = dataset.import_gold(layout, lib)  # a re-run places nothing twice ...
     assert again.done == []
-    assert sum("duplicate of" in s.reason for s in again.skipped) == 7
+    assert len(again.warnings) == 7  # ... and recognises the 7 audio files as done
+    assert all(w.reason.startswith("already in raw/ as ") for w in again.warnings)
+    assert "7 file(s) already in raw/" in again.notes[0]
+    assert [Path(s.path).name for s in again.skipped] == [Path(s.path).name
+                                                          for s in rep.skipped]
 
 
 def test_import_gold_cli_reports_a_missing_source(tmp_path, capsys):
@@ -337,11 +344,14 @@ def test_clarity_help_lists_every_step(capsys):
 
 
 def test_each_step_has_help_and_the_common_options(capsys):
-    for cmd in ("dataset", "loudness", "normalize", "features", "run"):
+    for cmd in ("dataset", "loudness", "normalize", "features", "run", "train", "predict"):
         with pytest.raises(SystemExit):
             main([cmd, "--help"])
         out = capsys.readouterr().out
-        assert "--data-dir" in out and "--quiet" in out and "--verbose" in out
+        assert "--quiet" in out and "--verbose" in out
+        # only the commands that use a data folder offer --data-dir
+        assert ("--data-dir" in out) == (cmd != "loudness"), cmd
+        assert out.count("options:") == 2, cmd  # "options:" and "common options:", once each
 
 
 def test_dataset_without_a_step_is_a_usage_error(tmp_path):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ngn_clarity.cli import main
-from ngn_clarity.features.tables import extract
+from ngn_clarity.features.tables import build_tables as extract
 from ngn_clarity.layout import Layout
 from ngn_clarity.model.onnx_export import OnnxModels, export_onnx
 from ngn_clarity.model.train import (TrainSettings, design_matrix, fit_schema, grouped_split,
@@ -107,7 +107,11 @@ def test_bench_and_predict_cli(trained, tmp_path, capsys):
 
 def test_train_refuses_an_empty_data_folder(tmp_path, capsys):
     assert main(["train", "--data-dir", str(tmp_path / "none"), "-q"]) == 1
+    assert "no data folder at" in capsys.readouterr().err
+    assert main(["dataset", "--init", "-q", "--data-dir", str(tmp_path / "empty")]) == 0
+    assert main(["train", "--data-dir", str(tmp_path / "empty"), "-q"]) == 1
     assert "no fingerprints" in capsys.readouterr().err
+    assert not (tmp_path / "empty" / "models").exists()
 
 
 def test_settings_are_exposed_and_recorded(trained):

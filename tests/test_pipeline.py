@@ -54,31 +54,35 @@ def test_run_end_to_end_then_only_what_changed(rendered, tmp_path):
     lines: list[str] = []
     again = run(layout, RunSettings(jobs=1), progress=False, say=lines.append)
     assert again.ok and _tables(layout) == _tables(layout)
-    assert "0 file(s) decoded" in lines[0]
-    assert lines[1].startswith("normalize: 0 normalized, 20 up to date")
-    assert lines[2].startswith("extract (seed): 0 analysed, 20 from cache")
-    assert lines[3].startswith("analyze: up to date")
+    assert lines[0].endswith("0 refused before any work, 0 file(s) hashed")
+    assert lines[1] == "clips: 0 file(s) decoded in 0 task(s)"  # nothing to do at all
+    assert lines[2].startswith("normalize: 0 normalized, 20 up to date")
+    assert lines[3].startswith("extract (seed): 0 analysed, 20 from cache")
+    assert lines[4].startswith("analyze: up to date")
 
     write_tone(layout.raw / "gold/bass/bass_101.wav", seconds=2.0, freq=55)
     write_tone(layout.raw / "flawed/bass/bass_flawed_boomy_101.wav", seconds=2.0, freq=80)
     lines.clear()
     grown = run(layout, RunSettings(jobs=1), progress=False, say=lines.append)
     assert grown.summary["total"] == 22
-    assert "2 file(s) decoded" in lines[0]
-    assert lines[1].startswith("normalize: 2 normalized, 20 up to date")
-    assert lines[2].startswith("extract (seed): 2 analysed, 20 from cache")
+    assert lines[0].endswith("2 file(s) hashed")
+    assert lines[1] == "clips: 2 file(s) decoded in 2 task(s)"  # one decode per new clip
+    assert lines[2].startswith("normalize: 2 normalized, 20 up to date")
+    assert lines[3].startswith("extract (seed): 2 analysed, 20 from cache")
 
     lines.clear()
     run(layout, RunSettings(jobs=1, target_lufs=-20.0), progress=False, say=lines.append)
-    assert "0 file(s) decoded" in lines[0]  # validation does not depend on the target
-    assert lines[1].startswith("normalize: 22 normalized")
-    assert lines[2].startswith("extract (seed): 22 analysed")  # processed audio changed
+    assert lines[0].endswith("0 file(s) hashed")
+    assert lines[1] == "clips: 22 file(s) decoded in 22 task(s)"
+    assert lines[2].startswith("normalize: 22 normalized")
+    assert lines[3].startswith("extract (seed): 22 analysed")  # processed audio changed
 
     lines.clear()
     run(layout, RunSettings(jobs=1, target_lufs=-20.0, schema="extended"), progress=False,
         say=lines.append)
-    assert lines[1].startswith("normalize: 0 normalized")
-    assert lines[2].startswith("extract (extended): 22 analysed")
+    assert lines[1] == "clips: 0 file(s) decoded in 22 task(s)"  # reads processed/ only
+    assert lines[2].startswith("normalize: 0 normalized")
+    assert lines[3].startswith("extract (extended): 22 analysed")
 
 
 def test_local_pool_and_dask_cluster_give_the_same_tables(rendered, tmp_path):
@@ -127,8 +131,11 @@ def test_kill_9_mid_run_then_rerun_gives_the_clean_tables(rendered, tmp_path):
 
 
 def test_run_with_no_audio_says_so(tmp_path, capsys):
-    code = main(["run", "--data-dir", str(tmp_path / "empty")])
-    assert code == 1
+    assert main(["run", "--data-dir", str(tmp_path / "typo")]) == 1
+    assert "no data folder at" in capsys.readouterr().err
+    assert not (tmp_path / "typo").exists()  # a mistyped --data-dir creates nothing
+    assert main(["dataset", "--init", "-q", "--data-dir", str(tmp_path / "empty")]) == 0
+    assert main(["run", "--data-dir", str(tmp_path / "empty")]) == 1
     assert "no audio in" in capsys.readouterr().err
 
 
@@ -141,16 +148,22 @@ def test_seed_run_pipeline_flags():
 
 def test_a_rerun_removes_only_its_own_stale_temporary_files(rendered, tmp_path):
     layout = _copy(rendered, tmp_path / "data")
-    ours = [layout.cache / "features" / "ab" / ".abc.json.k2j4x9q1.part",
-            layout.processed / "gold" / "bass" / ".bass_001.wav.a1b2c3d4.part",
-            layout.raw / "gold" / "bass" / ".bass_009.wav.zz99yy88.part"]
+    ours = [layout.cache / "features" / "ab" / ".~clarity.abc.json.k2j4x9q1.part",
+            layout.processed / "gold" / "bass" / ".~clarity.bass_001.wav.a1b2c3d4.part",
+            layout.raw / "gold" / "bass" / ".~clarity.bass_009.wav.zz99yy88.part",
+            layout.root / ".~clarity.manifest.json.q1w2e3r4.part"]
     for p in ours:
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(b"half a file")
-    users = layout.raw / "gold" / "bass" / ".my notes.part"
-    users.write_text("keep me")
+    users = [layout.raw / "gold" / "bass" / ".my notes.part",
+             layout.raw / "gold" / "drums" / ".my take.wav.20240101.part",  # looks like ours
+             layout.raw / "gold" / "drums" / ".kick_001.wav.abcdefgh.part"]  # old-style name
+    for p in users:
+        p.write_text("keep me")
     result = run(layout, RunSettings(jobs=1), progress=False)
     assert not any(p.exists() for p in ours)
-    skipped = {s.path: s.reason for s in result.reports["normalize"].skipped}
-    assert "hidden" in skipped[str(users)]  # reported, skipped, and left alone
-    assert users.read_text() == "keep me"  # not a name this package makes
+    notes = "\n".join(result.reports["dataset"].notes)
+    for p in users:
+        assert p.read_text() == "keep me"  # never a name this package makes
+        assert f"ignored {p}: hidden file" in notes  # reported, skipped, left alone
+    assert result.ok  # a hidden non-audio file is not a clip that was left out

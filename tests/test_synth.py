@@ -41,16 +41,16 @@ def test_counts_names_and_labels(small_set):
             assert rec.flawed_type == parsed.flaw and rec.origin == "synth"
             flaw_types.add(rec.flawed_type)
             x = rec.extra
-            assert list(x["correction"]) == list(CORRECTION_FIELDS) and len(CORRECTION_FIELDS) == 12
-            assert 0.0 <= x["severity"] <= 1.0 and x["params"]
-            assert x["gold_file"] in gold and x["group"] == f"{inst}/{x['gold_file'][:-4]}"
-            assert x["preset"] and x["sample_rate"] in (44100, 48000)
+            assert list(rec.correction) == list(CORRECTION_FIELDS) and len(CORRECTION_FIELDS) == 12
+            assert 0.0 <= rec.severity <= 1.0 and rec.params
+            assert x["gold_file"] in gold and rec.group == f"{inst}/{x['gold_file'][:-4]}"
+            assert rec.preset and x["sample_rate"] in (44100, 48000)
             assert rec.sha256 == digest(layout.raw_dir("flawed", inst) / name)
         assert flaw_types == set(taxonomy.flaws_for(inst))  # one class each
         for name in gold:
             rec = read_record(layout, "gold", inst, name)
-            assert rec.flawed_type == "none" and rec.extra["severity"] == 0.0
-            assert set(rec.extra["correction"].values()) == {0.0}
+            assert rec.flawed_type == "none" and rec.severity == 0.0
+            assert set(rec.correction.values()) == {0.0}
             info = sf.info(str(layout.raw_dir("gold", inst) / name))
             assert 2.0 <= info.duration <= 8.0 and info.channels in (1, 2)
 

@@ -11,7 +11,10 @@ Anything that cannot be used raises :class:`AudioError`, whose message is a one-
 
 from __future__ import annotations
 
+import errno
+import io
 import os
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,19 +23,14 @@ import numpy as np
 import soundfile as sf
 
 from . import settings
+from .errors import AudioError, DiskFullError, output_error
 from .fsutil import atomic_path, os_reason
+
+__all__ = ["AUDIO_EXTENSIONS", "AudioError", "AudioInfo", "content_problem", "encode_wav",
+           "info", "is_audio_name", "read", "read_usable", "resample", "to_mono", "write"]
 
 #: Extensions the pipeline reads (lower case, with the dot).
 AUDIO_EXTENSIONS: tuple[str, ...] = (".wav", ".flac", ".aif", ".aiff", ".ogg", ".mp3")
-
-
-class AudioError(Exception):
-    """An audio file that cannot be used. ``reason`` is a one-line explanation."""
-
-    def __init__(self, path: str | os.PathLike, reason: str):
-        super().__init__(f"{path}: {reason}")
-        self.path = str(path)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -53,14 +51,27 @@ def is_audio_name(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in AUDIO_EXTENSIONS
 
 
-def _check_extension(path: Path) -> None:
+def _check_file(path: Path) -> None:
+    """Refuse what is not a regular audio file before anything opens it (a FIFO would hang)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if os.path.lexists(path):
+            raise AudioError(path, "dangling symbolic link (its target does not exist)") from None
+        raise AudioError(path, "no such file") from None
+    except OSError as e:
+        raise AudioError(path, f"cannot open: {os_reason(e)}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise AudioError(path, "is a directory, not an audio file")
+    if not stat.S_ISREG(st.st_mode):
+        raise AudioError(path, "not a regular file (a FIFO, socket or device)")
     if path.suffix.lower() not in AUDIO_EXTENSIONS:
         raise AudioError(path, f"unsupported file type {path.suffix or '(no extension)'!r} "
                                f"(expected {', '.join(AUDIO_EXTENSIONS)})")
 
 
-def _wav_declared_frames(path: Path, block_align: int) -> int | None:
-    """Frames a RIFF/WAVE header declares in its data chunk, or None if not a plain RIFF WAV."""
+def _wav_data_chunk(path: Path) -> tuple[int, int] | None:
+    """(offset of the data bytes, declared data size) of a plain RIFF/WAVE file, else None."""
     try:
         with open(path, "rb") as f:
             head = f.read(12)
@@ -72,10 +83,47 @@ def _wav_declared_frames(path: Path, block_align: int) -> int | None:
                     return None
                 cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
                 if cid == b"data":
-                    return size // block_align if block_align else None
+                    return f.tell(), size
                 f.seek(size + (size & 1), os.SEEK_CUR)
     except OSError:
         return None
+
+
+def _chunks_parse(data: bytes) -> bool:
+    """True if ``data`` (what follows a WAV data chunk) is a sequence of RIFF chunks."""
+    pos = 0
+    while pos + 8 <= len(data):
+        cid, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        if not all(32 <= b < 127 for b in cid) or pos + 8 + size > len(data) + 1:
+            return False
+        pos += 8 + size + (size & 1)
+    return len(data) - pos <= 1  # a pad byte at most
+
+
+def _wav_frame_problem(path: Path, block_align: int, frames: int) -> str | None:
+    """A mismatch between what a WAV header declares and what the file holds, or None."""
+    found = _wav_data_chunk(path)
+    if found is None or not block_align:
+        return None
+    start, declared_bytes = found
+    if declared_bytes in (0, 0xFFFFFFFF):  # streamed WAV (size unknown when written):
+        return None                         # libsndfile reads to the end, as it should
+    declared = declared_bytes // block_align
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None
+    if declared > frames:
+        return f"truncated file: header declares {declared} frames, only {frames} present"
+    trailing = size - start - declared_bytes
+    if trailing > block_align + 8:
+        with open(path, "rb") as f:
+            f.seek(start + declared_bytes + (declared_bytes & 1))
+            rest = f.read(min(trailing, 1 << 20) + 1)
+        if len(rest) > (1 << 20) or not _chunks_parse(rest):
+            held = (size - start) // block_align
+            return f"header says {declared} frames, file holds {held} (corrupt WAV header)"
+    return None
 
 
 def _open_error(path: Path, e: Exception) -> AudioError:
@@ -97,7 +145,7 @@ def _open_error(path: Path, e: Exception) -> AudioError:
 def info(path: str | os.PathLike) -> AudioInfo:
     """Header facts of an audio file; raises :class:`AudioError` if it is not usable audio."""
     path = Path(path)
-    _check_extension(path)
+    _check_file(path)
     try:
         i = sf.info(str(path))
     except (sf.SoundFileError, RuntimeError, OSError) as e:
@@ -118,10 +166,10 @@ def _check_info(i: AudioInfo) -> None:
         raise AudioError(i.path, f"unsupported channel count {i.channels} "
                                  f"(expected 1-{settings.MAX_CHANNELS})")
     if i.format == "WAV" and i.subtype in _PCM_BYTES:
-        declared = _wav_declared_frames(Path(i.path), _PCM_BYTES[i.subtype] * i.channels)
-        if declared is not None and declared > i.frames:
-            raise AudioError(i.path, f"truncated file: header declares {declared} frames, "
-                                     f"only {i.frames} present")
+        problem = _wav_frame_problem(Path(i.path), _PCM_BYTES[i.subtype] * i.channels,
+                                     i.frames)
+        if problem:
+            raise AudioError(i.path, problem)
 
 
 _PCM_BYTES = {"PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}
@@ -170,15 +218,42 @@ def content_problem(samples: np.ndarray) -> str | None:
     return None
 
 
+_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".aif": "AIFF", ".aiff": "AIFF", ".ogg": "OGG"}
+
+
 def write(path: str | os.PathLike, samples: np.ndarray, sample_rate: int,
           subtype: str = "FLOAT") -> Path:
-    """Write ``(frames, channels)`` or ``(frames,)`` samples atomically as WAV (or by suffix)."""
+    """Write ``(frames, channels)`` or ``(frames,)`` samples atomically as WAV (or by suffix).
+
+    A failed write raises :class:`~ngn_clarity.errors.OutputError` naming ``path``
+    (``DiskFullError`` when the device is full; libsndfile only says "System error").
+    """
     path = Path(path)
-    fmt = {".wav": "WAV", ".flac": "FLAC", ".aif": "AIFF", ".aiff": "AIFF",
-           ".ogg": "OGG"}.get(path.suffix.lower(), "WAV")
+    fmt = _FORMATS.get(path.suffix.lower(), "WAV")
     with atomic_path(path) as tmp:
-        sf.write(str(tmp), samples, int(sample_rate), subtype=subtype, format=fmt)
+        try:
+            sf.write(str(tmp), samples, int(sample_rate), subtype=subtype, format=fmt)
+        except (sf.SoundFileError, RuntimeError) as e:
+            raise _write_error(path, tmp, samples, e) from None
     return path
+
+
+def _write_error(path: Path, tmp: Path, samples: np.ndarray, e: Exception) -> Exception:
+    """libsndfile reports a full disk as "System error": tell it apart by the free space."""
+    try:
+        st = os.statvfs(tmp.parent)
+        if st.f_bavail * st.f_frsize < max(np.asarray(samples).nbytes, 1 << 16):
+            return DiskFullError(f"no space left on device while writing {path}", path)
+    except OSError:
+        pass
+    return output_error(OSError(errno.EIO, str(e)), path)
+
+
+def encode_wav(samples: np.ndarray, sample_rate: int, subtype: str = "PCM_24") -> bytes:
+    """The bytes of a WAV file holding ``samples`` (to hash before writing)."""
+    buf = io.BytesIO()
+    sf.write(buf, samples, int(sample_rate), subtype=subtype, format="WAV")
+    return buf.getvalue()
 
 
 def to_mono(samples: np.ndarray) -> np.ndarray:

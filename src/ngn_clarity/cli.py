@@ -2,22 +2,25 @@
 
 Each sub-command parses its flags, calls one package function per step and prints what
 happened. The seed's scripts (``dataset_generator.py`` and friends) call :func:`main` with
-their own command name, so they accept exactly the same flags.
+their own command name, so they accept exactly the same flags. Heavy libraries are imported
+inside the commands that need them, so ``clarity --help`` starts at once.
 
 Exit status: 0 = everything done; 1 = something was skipped or failed (each with a one-line
-reason); 2 = bad usage.
+reason); 2 = bad usage (a number outside its allowed range is refused before any work,
+checked against the same constraint table its settings class declares).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import os
 import sys
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from . import __version__, settings, taxonomy
+from .errors import ClarityError, SettingsError
 from .layout import Layout
 from .outcome import StepReport
 
@@ -32,44 +35,91 @@ class Console:
 
     def info(self, msg: str) -> None:
         if self.verbosity >= 0:
-            print(msg)
+            print(msg, flush=True)
 
     def detail(self, msg: str) -> None:
         if self.verbosity >= 1:
-            print(msg)
+            print(msg, flush=True)
 
     def problem(self, msg: str) -> None:
-        print(msg, file=sys.stderr)
+        print(msg, file=sys.stderr, flush=True)
 
     def report(self, rep: StepReport) -> None:
         for d in rep.done:
             self.detail("  " + "  ".join(f"{k}={v}" for k, v in d.items()))
         for note in rep.notes:
             self.info(f"  note: {note}")
+        for w in rep.warnings:
+            self.detail(f"  warning {w.path}: {w.reason}")
+        if rep.warnings and self.verbosity < 1:
+            self.info(f"  ({len(rep.warnings)} warning(s); -v lists them)")
         for s in rep.skipped:
             self.problem(f"  skipped {s.path}: {s.reason}")
         for e in rep.errors:
             self.problem(f"  error: {e}")
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+# --- options -------------------------------------------------------------------------------
+
+def _arg(cls: type, field: str) -> Callable[[str], Any]:
+    """An argparse ``type`` that parses a number and checks it against
+    ``cls.constraints[field]`` (so the CLI and the Python API refuse the same values)."""
+    constraint = cls.constraints[field]  # type: ignore[attr-defined]
+    parts = constraint if isinstance(constraint, tuple) else (constraint,)
+    kind = int if any(getattr(c, "kind", None) is int for c in parts) else float
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        try:
+            settings.check(field, value, constraint)
+        except SettingsError as e:
+            raise argparse.ArgumentTypeError(e.reason) from None
+        return value
+
+    parse.__name__ = field  # argparse names the type in its messages
+    return parse
+
+
+class _Jobs(settings.Validated):
+    constraints = {"jobs": settings.JOBS_RANGE}
+
+
+def _common(p: argparse.ArgumentParser, data_dir: bool = True, wait: bool = False) -> None:
     g = p.add_argument_group("common options")
-    g.add_argument("--data-dir", metavar="DIR", default=None,
-                   help=f"data root (default: ${settings.DATA_DIR_ENV} or "
-                        f"./{settings.DEFAULT_DATA_DIR})")
+    if data_dir:
+        g.add_argument("--data-dir", metavar="DIR", default=None,
+                       help=f"data root (default: ${settings.DATA_DIR_ENV} or "
+                            f"./{settings.DEFAULT_DATA_DIR})")
+    if wait:
+        g.add_argument("--wait", action="store_true",
+                       help="if another command is writing to the data folder, wait for it "
+                            "instead of exiting")
     g.add_argument("-v", "--verbose", action="count", default=0, help="more detail")
     g.add_argument("-q", "--quiet", action="store_true", help="only problems and errors")
 
 
 def _opt_jobs(g) -> None:
-    g.add_argument("--jobs", type=int, default=None, metavar="N",
+    g.add_argument("--jobs", type=_arg(_Jobs, "jobs"), default=None, metavar="N",
                    help="worker processes (default: all cores)")
 
 
+def _opt_scheduler(g) -> None:
+    g.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                   help="run the per-clip tasks on this Dask scheduler's workers (they must "
+                        "see the same data path)")
+
+
 def _opt_target(g) -> None:
-    g.add_argument("--target-lufs", "--target", dest="target_lufs", type=float,
-                   default=settings.TARGET_LUFS, metavar="LUFS",
-                   help=f"target integrated loudness (default {settings.TARGET_LUFS})")
+    from .normalize import NormalizeSettings
+
+    g.add_argument("--target-lufs", "--target", dest="target_lufs",
+                   type=_arg(NormalizeSettings, "target_lufs"), default=settings.TARGET_LUFS,
+                   metavar="LUFS", help=f"target integrated loudness (default "
+                                        f"{settings.TARGET_LUFS})")
 
 
 def _opt_schema(g, extra: tuple[str, ...] = (), default: str = "seed") -> None:
@@ -81,6 +131,19 @@ def _opt_schema(g, extra: tuple[str, ...] = (), default: str = "seed") -> None:
 
 def _console(args: argparse.Namespace) -> Console:
     return Console(-1 if args.quiet else args.verbose)
+
+
+def _layout(args: argparse.Namespace, create: bool = False) -> Layout:
+    """The data folder; one that does not exist is an error unless the command creates it."""
+    layout = Layout.at(getattr(args, "data_dir", None))
+    return layout if create else layout.require()
+
+
+@contextlib.contextmanager
+def _writing(args: argparse.Namespace, layout: Layout) -> Iterator[None]:
+    """Hold the data folder's lock for the whole command (``--wait``: wait for it)."""
+    with layout.lock(wait=getattr(args, "wait", False)):
+        yield
 
 
 # --- dataset ---------------------------------------------------------------------------------
@@ -100,66 +163,68 @@ def _add_dataset(p: argparse.ArgumentParser) -> None:
                    help="check the tree and every file; exit 1 on errors")
     g.add_argument("--all", action="store_true",
                    help="init, import-gold, prepare-suno, organize-flawed, manifest, validate")
-    o = p.add_argument_group("options")
-    o.add_argument("--source", metavar="DIR", default=None,
+    p.add_argument("--source", metavar="DIR", default=None,
                    help="folder to read: gold library for --import-gold (default "
                         "../Assets/Targets), downloads for --organize-flawed (default "
                         "<data>/downloads)")
-    o.add_argument("--move", action="store_true",
+    p.add_argument("--move", action="store_true",
                    help="remove each source file after a verified copy (same file system only)")
+    _opt_jobs(p)
 
 
 def _run_dataset(args: argparse.Namespace) -> int:
     from . import dataset
 
     con = _console(args)
-    layout = Layout.at(args.data_dir)
     order = ("init", "import_gold", "prepare_suno", "organize_flawed", "manifest", "validate")
     steps = [s for s in order if args.all or getattr(args, s)]
     if not steps:
         con.problem("nothing to do: give a step flag (e.g. --init or --all); see --help")
         return EXIT_USAGE
+    creates = {"init", "import_gold", "organize_flawed"} & set(steps)
+    layout = _layout(args, create=bool(creates))
     failed = False
-    if "init" in steps:
-        created = layout.init()
-        con.info(f"init: {layout.root}: {len(created)} folder(s) created, "
-                 f"{len(layout.tree_dirs()) - len(created)} already there")
-    for step, default_src, func in (
-            ("import_gold", Path(dataset.DEFAULT_GOLD_SOURCE), dataset.import_gold),
-            ("organize_flawed", layout.downloads, dataset.organize_flawed)):
-        if step not in steps:
-            continue
-        src = Path(args.source) if args.source else default_src
-        label = step.replace("_", "-")
-        if args.all and not src.is_dir():
-            con.info(f"{label}: {src} not found; skipped (optional with --all)")
-            continue
-        rep = func(layout, src, move=args.move)
-        con.info(f"{label}: {len(rep.done)} file(s) placed from {src}, "
-                 f"{len(rep.skipped)} skipped")
-        con.report(rep)
-        failed |= not rep.ok
-    if "prepare_suno" in steps:
-        cfg = dataset.prepare_suno(layout)
-        n = sum(len(f["prompts"]) for i in cfg["instruments"].values()
-                for f in i["flaws"].values())
-        con.info(f"prepare-suno: {layout.suno_config} ({n} prompts, 25 classes)")
-    if "manifest" in steps:
-        m = dataset.write_manifest(layout)
-        s = m["summary"]
-        con.info(f"manifest: {layout.manifest}: gold {s['gold']}, flawed {s['flawed']}, "
-                 f"total {s['total']}, total floats {s['total_floats']:,}")
-        for prob in m["problems"]:
-            con.problem(f"  problem {prob['path']}: {prob['reason']}")
-    if "validate" in steps:
-        rep = dataset.validate(layout)
-        con.info("validate:")
-        con.info(rep.table())
-        for f in rep.findings:
-            (con.problem if f.level == "error" else con.detail)(f"  {f}")
-        if rep.warnings and con.verbosity < 1:
-            con.info(f"  ({len(rep.warnings)} warning(s); -v lists them)")
-        failed |= not rep.ok
+    with _writing(args, layout):
+        if "init" in steps:
+            created = layout.init()
+            con.info(f"init: {layout.root}: {len(created)} folder(s) created, "
+                     f"{len(layout.tree_dirs()) - len(created)} already there")
+        for step, default_src, func in (
+                ("import_gold", Path(dataset.DEFAULT_GOLD_SOURCE), dataset.import_gold),
+                ("organize_flawed", layout.downloads, dataset.organize_flawed)):
+            if step not in steps:
+                continue
+            src = Path(args.source) if args.source else default_src
+            label = step.replace("_", "-")
+            if args.all and not src.is_dir():
+                con.info(f"{label}: {src} not found; skipped (optional with --all)")
+                continue
+            rep = func(layout, src, move=args.move)
+            con.info(f"{label}: {len(rep.done)} file(s) placed from {src}, "
+                     f"{len(rep.skipped)} skipped")
+            con.report(rep)
+            failed |= not rep.ok
+        if "prepare_suno" in steps:
+            cfg = dataset.prepare_suno(layout)
+            n = sum(len(f["prompts"]) for i in cfg["instruments"].values()
+                    for f in i["flaws"].values())
+            con.info(f"prepare-suno: {layout.suno_config} ({n} prompts, 25 classes)")
+        if "manifest" in steps:
+            m = dataset.write_manifest(layout)
+            s = m["summary"]
+            con.info(f"manifest: {layout.manifest}: gold {s['gold']}, flawed {s['flawed']}, "
+                     f"total {s['total']}, total floats {s['total_floats']:,}")
+            for prob in m["problems"]:
+                con.problem(f"  problem {prob['path']}: {prob['reason']}")
+        if "validate" in steps:
+            rep = dataset.validate(layout, jobs=args.jobs, progress=not args.quiet)
+            con.info("validate:")
+            con.info(rep.table())
+            for f in rep.findings:
+                (con.problem if f.level == "error" else con.detail)(f"  {f}")
+            if rep.warnings and con.verbosity < 1:
+                con.info(f"  ({len(rep.warnings)} warning(s); -v lists them)")
+            failed |= not rep.ok
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -171,26 +236,25 @@ def _add_loudness(p: argparse.ArgumentParser) -> None:
                    help="one JSON object per file (JSON lines) instead of a table")
 
 
-def _per_file(con: Console, files: Sequence[str], as_json: bool, compute, errors,
-              show) -> int:
+def _per_file(con: Console, files: Sequence[str], as_json: bool,
+              compute: Callable[[str], dict], show: Callable[[str, dict], None]) -> int:
     """``compute(file) -> dict`` for each file: with ``as_json`` one JSON line each
-    (``{"file": ..., **result}``), else ``show(file, result)``. A file that raises one of
-    ``errors`` gets its one-line reason (``{"file", "error"}`` in JSON, else on stderr);
-    exit 1 if any did."""
+    (``{"file": ..., **result}``), else ``show(file, result)``. A file that raises a
+    :class:`ClarityError` gets its one-line reason (``{"file", "error"}`` in JSON, else on
+    stderr); exit 1 if any did."""
     failed = False
     for name in files:
         try:
             result = compute(name)
-        except errors as e:
+        except ClarityError as e:
             failed = True
-            reason = getattr(e, "reason", None) or str(e)
             if as_json:
-                print(json.dumps({"file": name, "error": reason}))
+                print(json.dumps({"file": name, "error": e.reason}), flush=True)
             else:
-                con.problem(f"{name}: {reason}")
+                con.problem(f"{name}: {e.reason}")
             continue
         if as_json:
-            print(json.dumps({"file": name, **result}))
+            print(json.dumps({"file": name, **result}), flush=True)
         else:
             show(name, result)
     return EXIT_FAILED if failed else EXIT_OK
@@ -210,71 +274,72 @@ def _run_loudness(args: argparse.Namespace) -> int:
                  f"{r['duration_s']:7.2f}  {name}{flags}")
 
     return _per_file(con, args.files, args.json,
-                     lambda name: loudness.measure(*audio.read_usable(name)).to_dict(),
-                     (audio.AudioError, loudness.LoudnessError), show)
+                     lambda name: loudness.measure(*audio.read_usable(name)).to_dict(), show)
 
 
 def _add_normalize(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("steps (seed flags)")
     g.add_argument("--create-dirs", action="store_true", help="create processed/ and features/")
     g.add_argument("--normalize", action="store_true",
-                   help="normalize every raw/ clip into processed/")
+                   help="normalize every usable raw/ clip into processed/")
     g.add_argument("--verify", action="store_true",
                    help="re-measure processed/; exit 1 if any clip is missing or off target")
     g.add_argument("--all", action="store_true", help="create-dirs, normalize, verify")
-    o = p.add_argument_group("options")
-    _opt_target(o)
-    o.add_argument("--subtype", choices=settings.OUTPUT_SUBTYPES, default="FLOAT",
+    _opt_target(p)
+    p.add_argument("--subtype", choices=settings.OUTPUT_SUBTYPES, default="FLOAT",
                    help="output sample format (default FLOAT: 32-bit float WAV, never clips; "
                         "PCM lowers gain to keep true peak <= -1 dBTP)")
-    _opt_jobs(o)
-    o.add_argument("--force", action="store_true", help="redo clips that are up to date")
+    _opt_jobs(p)
+    _opt_scheduler(p)
+    p.add_argument("--force", action="store_true", help="redo clips that are up to date")
 
 
 def _run_normalize(args: argparse.Namespace) -> int:
     from .normalize import NormalizeSettings, normalize, verify
 
     con = _console(args)
-    layout = Layout.at(args.data_dir)
     if not (args.create_dirs or args.normalize or args.verify or args.all):
         con.problem("nothing to do: give --create-dirs, --normalize, --verify or --all")
         return EXIT_USAGE
-    try:
-        cfg = NormalizeSettings(target_lufs=args.target_lufs, subtype=args.subtype)
-    except ValueError as e:
-        con.problem(str(e))
-        return EXIT_USAGE
+    cfg = NormalizeSettings(target_lufs=args.target_lufs, subtype=args.subtype)
+    layout = _layout(args, create=args.create_dirs or args.all)
     failed = False
-    if args.create_dirs or args.all:
-        created = layout.init()
-        con.info(f"create-dirs: {len(created)} folder(s) created under {layout.root}")
-    if args.normalize or args.all:
-        res = normalize(layout, cfg, jobs=args.jobs or os.cpu_count() or 1, force=args.force,
-                        progress=not args.quiet)
-        t = res.log["totals"]
-        con.info(f"normalize: {t['normalized']} normalized, {t['up_to_date']} up to date, "
-                 f"{t['failed']} failed, {t['gain_limited']} gain-limited -> "
-                 f"{layout.normalization_log}")
-        con.report(res.report)
-        failed |= not res.report.ok
-    if args.verify or args.all:
-        rep = verify(layout, cfg)
-        con.info(f"verify: {len(rep.done)} within {settings.VERIFY_TOLERANCE_LU} LU of "
-                 f"target, {len(rep.skipped)} problem(s)")
-        con.report(rep)
-        failed |= not rep.ok
+    with _writing(args, layout):
+        if args.create_dirs or args.all:
+            created = layout.init()
+            con.info(f"create-dirs: {len(created)} folder(s) created under {layout.root}")
+        if args.normalize or args.all:
+            res = normalize(layout, cfg, jobs=args.jobs, scheduler=args.scheduler,
+                            force=args.force, progress=not args.quiet)
+            t = res.log["totals"]
+            con.info(f"normalize: {t['normalized']} normalized, {t['up_to_date']} up to date, "
+                     f"{t['failed']} failed, {t['refused']} refused, {t['gain_limited']} "
+                     f"gain-limited -> {layout.normalization_log}")
+            con.report(res.report)
+            failed |= not res.report.ok
+        if args.verify or args.all:
+            rep = verify(layout, cfg)
+            con.info(f"verify: {len(rep.done)} within {settings.VERIFY_TOLERANCE_LU} LU of "
+                     f"target, {len(rep.skipped)} problem(s)")
+            con.report(rep)
+            failed |= not rep.ok
     return EXIT_FAILED if failed else EXIT_OK
 
 
 # --- synth ---------------------------------------------------------------------------------
 
 def _add_synth(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--per-instrument", type=int, default=settings.GOLD_PER_INSTRUMENT,
-                   metavar="N", help="gold clips per instrument, and as many flawed "
-                                     f"(default {settings.GOLD_PER_INSTRUMENT})")
-    p.add_argument("--flawed-per-instrument", type=int, default=None, metavar="N",
+    from .synth import SynthSettings
+
+    p.add_argument("--per-instrument", type=_arg(SynthSettings, "per_instrument"),
+                   default=settings.GOLD_PER_INSTRUMENT, metavar="N",
+                   help="gold clips per instrument, and as many flawed "
+                        f"(default {settings.GOLD_PER_INSTRUMENT})")
+    p.add_argument("--flawed-per-instrument", default=None, metavar="N",
+                   type=_arg(SynthSettings, "flawed_per_instrument"),
                    help="flawed clips per instrument (default: same as --per-instrument)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=_arg(SynthSettings, "seed"), default=0, metavar="N",
+                   help="random seed (default 0)")
     p.add_argument("--soundfont", metavar="PATH", default=None,
                    help="a .sf2/.sf3 General MIDI SoundFont (default: TimGM6mb.sf2 from the "
                         "pretty_midi wheel)")
@@ -285,12 +350,11 @@ def _run_synth(args: argparse.Namespace) -> int:
     from .synth import synthesize
 
     con = _console(args)
-    if args.per_instrument < 0 or (args.flawed_per_instrument or 0) < 0:
-        con.problem("clip counts must be >= 0")
-        return EXIT_USAGE
-    layout = Layout.at(args.data_dir)
-    rep = synthesize(layout, args.per_instrument, args.flawed_per_instrument, seed=args.seed,
-                     soundfont=args.soundfont, jobs=args.jobs, progress=not args.quiet)
+    layout = _layout(args, create=True)
+    with _writing(args, layout):
+        rep = synthesize(layout, args.per_instrument, args.flawed_per_instrument,
+                         seed=args.seed, soundfont=args.soundfont, jobs=args.jobs,
+                         progress=not args.quiet)
     con.info(f"synth: {layout.raw}")
     con.report(rep)
     return EXIT_OK if rep.ok else EXIT_FAILED
@@ -300,85 +364,98 @@ def _run_synth(args: argparse.Namespace) -> int:
 
 def _add_features(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="*", metavar="FILE",
-                   help="audio files to fingerprint and print (with --json); no step runs")
+                   help="audio files to fingerprint and print, normalized in memory to "
+                        "-18 LUFS first (the values their row in features.csv would hold); "
+                        "no step runs")
     g = p.add_argument_group("steps (seed flags)")
     g.add_argument("--extract", action="store_true",
                    help="fingerprint every clip of processed/ into features/ tables")
     g.add_argument("--analyze", action="store_true",
                    help="statistics and plots of the tables under features/analysis/")
     g.add_argument("--all", action="store_true", help="extract, then analyze")
-    o = p.add_argument_group("options")
-    _opt_schema(o)
-    o.add_argument("--json", action="store_true",
+    _opt_schema(p)
+    p.add_argument("--json", action="store_true",
                    help="with FILE...: one JSON object per file (file + features)")
-    _opt_jobs(o)
+    p.add_argument("--raw", action="store_true",
+                   help="with FILE...: fingerprint the file as it is, not normalized")
+    _opt_jobs(p)
+    _opt_scheduler(p)
+
+
+def _fingerprint_file(name: str, schema: str, raw: bool) -> dict[str, Any]:
+    from . import audio
+    from .features.extract import describe
+    from .normalize import NormalizeSettings, normalize_samples
+
+    samples, sr = audio.read_usable(name)
+    if raw:
+        return {"schema": schema, "normalized": False,
+                "features": describe(samples, sr, schema=schema)}
+    done = normalize_samples(samples, sr, NormalizeSettings())
+    return {"schema": schema, "normalized": True,
+            "features": describe(done.out, sr, schema=schema, loudness_report=done.after)}
 
 
 def _run_features(args: argparse.Namespace) -> int:
-    from . import audio
-    from .features import tables
-    from .features.analyze import analyze
-
     con = _console(args)
     if args.files:
-        from .features.extract import describe
-
         def show(name: str, r: dict) -> None:
             con.info(name)
             for k, v in r["features"].items():
                 con.info(f"  {k:<28} {v:.6g}")
 
-        return _per_file(
-            con, args.files, args.json,
-            lambda name: {"schema": args.schema,
-                          "features": describe(*audio.read_usable(name), schema=args.schema)},
-            audio.AudioError, show)
+        return _per_file(con, args.files, args.json,
+                         lambda name: _fingerprint_file(name, args.schema, args.raw), show)
     if not (args.extract or args.analyze or args.all):
-        con.problem("nothing to do: give --extract, --analyze, --all, or FILE... --json")
+        con.problem("nothing to do: give --extract, --analyze, --all, or FILE...")
         return EXIT_USAGE
-    layout = Layout.at(args.data_dir)
+    from .features.analyze import analyze
+    from .features.tables import build_tables
+
+    layout = _layout(args)
     failed = False
-    if args.extract or args.all:
-        res = tables.extract(layout, args.schema, jobs=args.jobs, progress=not args.quiet)
-        con.info(f"extract ({args.schema}): {res.rows} clip(s) -> {layout.features}")
-        con.report(res.report)
-        failed |= not res.report.ok
-    if args.analyze or args.all:
-        try:
+    with _writing(args, layout):
+        if args.extract or args.all:
+            res = build_tables(layout, args.schema, jobs=args.jobs, scheduler=args.scheduler,
+                               progress=not args.quiet)
+            con.info(f"extract ({args.schema}): {res.rows} clip(s) -> {layout.features} "
+                     f"({res.computed} analysed, {res.cached} from cache, "
+                     f"{len(res.failures)} left out)")
+            con.report(res.report)
+            failed |= not res.report.ok
+        if args.analyze or args.all:
             summary = analyze(layout)
-        except FileNotFoundError as e:
-            con.problem(str(e))
-            return EXIT_FAILED
-        con.info(f"analyze: {summary['rows']} rows, NaN {summary['nan']}, Inf "
-                 f"{summary['inf']}, constant features {len(summary['constant_features'])} "
-                 f"-> {layout.features / 'analysis'}")
+            con.info(f"analyze: {summary['rows']} rows, NaN {summary['nan']}, Inf "
+                     f"{summary['inf']}, constant features {len(summary['constant_features'])} "
+                     f"-> {layout.features / 'analysis'}")
     return EXIT_FAILED if failed else EXIT_OK
 
 
 # --- run -----------------------------------------------------------------------------------
 
 def _add_run(p: argparse.ArgumentParser) -> None:
-    o = p.add_argument_group("options")
-    _opt_schema(o)
-    _opt_target(o)
-    _opt_jobs(o)
-    o.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
-                   help="run the per-file tasks on this Dask scheduler's workers (they must "
-                        "see the same data path)")
+    from .pipeline import RunSettings
+
+    _opt_schema(p)
+    _opt_target(p)
+    _opt_jobs(p)
+    _opt_scheduler(p)
+    p.add_argument("--force", action="store_true",
+                   help="redo every clip's normalization and fingerprint")
+    p.add_argument("--augment", type=_arg(RunSettings, "augment"), default=0, metavar="N",
+                   help="first make N flawed clips per gold clip with the flaw engine "
+                        "(clarity augment), then run (default 0: no augmentation)")
 
 
 def _run_run(args: argparse.Namespace) -> int:
     from .pipeline import RunSettings, format_summary, run
 
     con = _console(args)
-    layout = Layout.at(args.data_dir)
-    try:
-        cfg = RunSettings(schema=args.schema, target_lufs=args.target_lufs, jobs=args.jobs,
-                          scheduler=args.scheduler)
+    cfg = RunSettings(schema=args.schema, target_lufs=args.target_lufs, jobs=args.jobs,
+                      scheduler=args.scheduler, force=args.force, augment=args.augment)
+    layout = _layout(args)
+    with _writing(args, layout):
         result = run(layout, cfg, progress=not args.quiet, say=con.info)
-    except ValueError as e:
-        con.problem(str(e))
-        return EXIT_USAGE
     for rep in result.reports.values():
         con.report(rep)
     con.info("")
@@ -394,45 +471,54 @@ def _run_run(args: argparse.Namespace) -> int:
 # --- model (phase 1B) ---------------------------------------------------------------------
 
 def _add_train(p: argparse.ArgumentParser) -> None:
-    o = p.add_argument_group("options")
-    _opt_schema(o, ("both",), "both")
-    o.add_argument("--classifier", choices=("auto", "global", "per_instrument"),
+    from .model.train import TrainSettings
+
+    _opt_schema(p, ("both",), "both")
+    p.add_argument("--classifier", choices=("auto", "global", "per_instrument"),
                    default="auto", help="auto = measure both, keep the better (default)")
-    o.add_argument("--n-estimators", type=int, default=500, help="trees (default 500)")
-    o.add_argument("--max-depth", type=int, default=8, help="tree depth (default 8)")
-    o.add_argument("--test-size", type=float, default=0.2,
-                   help="fraction of groups held out (default 0.2)")
-    o.add_argument("--seed", type=int, default=0, help="split and forest seed (default 0)")
-    _opt_jobs(o)
+    p.add_argument("--n-estimators", type=_arg(TrainSettings, "n_estimators"), default=500,
+                   metavar="N", help="trees (default 500)")
+    p.add_argument("--max-depth", type=_arg(TrainSettings, "max_depth"), default=8,
+                   metavar="N", help="tree depth (default 8)")
+    p.add_argument("--test-size", type=_arg(TrainSettings, "test_size"), default=0.2,
+                   metavar="FRACTION", help="fraction of groups held out (default 0.2)")
+    p.add_argument("--seed", type=_arg(TrainSettings, "seed"), default=0, metavar="N",
+                   help="split and model seed (default 0)")
+    _opt_jobs(p)
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from .model.train import TrainSettings, models_dir, train
+    from .model.train import TrainSettings, train
 
     con = _console(args)
-    layout = Layout.at(args.data_dir)
     schemas = ("seed", "extended") if args.schema == "both" else (args.schema,)
-    try:
-        trained = train(layout, TrainSettings(
-            n_estimators=args.n_estimators, max_depth=args.max_depth,
-            test_size=args.test_size, seed=args.seed, schemas=schemas,
-            classifier=args.classifier, jobs=args.jobs), progress=not args.quiet)
-    except (ValueError, FileNotFoundError) as e:
-        con.problem(str(e))
-        return EXIT_FAILED
+    cfg = TrainSettings(n_estimators=args.n_estimators, max_depth=args.max_depth,
+                        test_size=args.test_size, seed=args.seed, schemas=schemas,
+                        classifier=args.classifier, jobs=args.jobs)
+    layout = _layout(args)
+    with _writing(args, layout):
+        trained = train(layout, cfg, progress=not args.quiet, say=con.info)
     m = trained.metrics
     split = m["split"]
     con.info(f"split: {split['train_rows']} train / {split['test_rows']} test rows, "
              f"{split['groups_in_both']} group(s) on both sides")
     con.info(f"{'schema':<9} {'classifier':<15} {'accuracy':>8} {'EQ MAE dB':>10} "
              f"{'(flawed only)':>14}")
+
+    def db(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:.2f}"
+
     for schema, sm in m["schemas"].items():
         for kind, v in sm["classifier"]["variants"].items():
-            con.info(f"{schema:<9} {kind:<15} {v['accuracy']:8.3f} "
-                     f"{sm['regressor']['eq_mae_db']:10.2f} "
-                     f"{sm['regressor']['eq_mae_db_flawed_only']:14.2f}")
+            r = sm["regressor"]
+            con.info(f"{schema:<9} {kind:<15} {v['accuracy']:8.3f} {db(r['eq_mae_db']):>10} "
+                     f"{db(r['eq_mae_db_flawed_only']):>14}")
+        if sm["regressor"]["rows_without_correction"]:
+            con.info(f"  regressor: trained on {sm['regressor']['rows_train']} rows with a "
+                     f"known correction; {sm['regressor']['rows_without_correction']} rows "
+                     f"have none (imported flawed clips)")
     con.info(f"kept: {m['kept']['schema']} schema, {m['kept']['classifier']} classifier -> "
-             f"{models_dir(layout)}")
+             f"{layout.models}")
     return EXIT_OK
 
 
@@ -440,38 +526,41 @@ def _run_export(args: argparse.Namespace) -> int:
     from .model.onnx_export import export_onnx
 
     con = _console(args)
-    try:
-        for path in export_onnx(Layout.at(args.data_dir)):
+    layout = _layout(args)
+    with _writing(args, layout):
+        for path in export_onnx(layout):
             con.info(f"wrote {path}")
-    except FileNotFoundError as e:
-        con.problem(f"{e}: run `clarity train` first")
-        return EXIT_FAILED
     return EXIT_OK
 
 
 def _add_bench(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--calls", type=int, default=10_000, help="single-row calls (default 10000)")
-    p.add_argument("--batch", type=int, default=1024, help="batch size (default 1024)")
+    from .model.onnx_export import BenchSettings
+
+    p.add_argument("--calls", type=_arg(BenchSettings, "calls"), default=10_000, metavar="N",
+                   help="single-row calls (default 10000)")
+    p.add_argument("--batch", type=_arg(BenchSettings, "batch"), default=1024, metavar="N",
+                   help="batch size (default 1024)")
 
 
 def _run_bench(args: argparse.Namespace) -> int:
-    from .model.onnx_export import bench_onnx
+    from .model.onnx_export import BenchSettings, bench_onnx
 
     con = _console(args)
-    try:
-        r = bench_onnx(Layout.at(args.data_dir), calls=args.calls, batch=args.batch)
-    except FileNotFoundError as e:
-        con.problem(str(e))
-        return EXIT_FAILED
+    cfg = BenchSettings(calls=args.calls, batch=args.batch)
+    layout = _layout(args)
+    with _writing(args, layout):
+        r = bench_onnx(layout, cfg)
     for k in ("classifier", "regressor", "both"):
-        con.info(f"{k:<11} p50 {r[k]['p50_ms']:.3f} ms   p99 {r[k]['p99_ms']:.3f} ms")
+        if k in r:
+            con.info(f"{k:<11} p50 {r[k]['p50_ms']:.3f} ms   p99 {r[k]['p99_ms']:.3f} ms")
     con.info(f"batch of {r['batch']}: {r['batch_rows_per_s']:,.0f} rows/s (both models)")
     con.info(f"goal p99 < 0.5 ms (seed: < 5 ms): {'met' if r['goal']['met'] else 'not met'}")
     return EXIT_OK
 
 
 def _add_predict(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="audio files to judge (any length; normalized in memory first)")
     p.add_argument("--instrument", choices=taxonomy.INSTRUMENTS,
                    default=None, help="the files' instrument (default: from names/folders)")
     p.add_argument("--json", action="store_true", help="one JSON object per file")
@@ -481,14 +570,10 @@ def _run_predict(args: argparse.Namespace) -> int:
     from .model.onnx_export import predict
 
     con = _console(args)
-    try:
-        results = predict(Layout.at(args.data_dir), args.files, args.instrument)
-    except FileNotFoundError as e:
-        con.problem(str(e))
-        return EXIT_FAILED
+    results = predict(Layout.at(args.data_dir), args.files, args.instrument)
     for r in results:
         if args.json:
-            print(json.dumps(r))
+            print(json.dumps(r), flush=True)
         elif "error" in r:
             con.problem(f"{r['file']}: {r['error']}")
         else:
@@ -498,8 +583,10 @@ def _run_predict(args: argparse.Namespace) -> int:
                            if k.startswith("eq_"))
             rest = "  ".join(f"{k} {v:.2f}" for k, v in r["corrections"].items()
                              if not k.startswith("eq_"))
-            con.info(f"  EQ dB: {eq}")
-            con.info(f"  {rest}")
+            if eq:
+                con.info(f"  EQ dB: {eq}")
+            if rest:
+                con.info(f"  {rest}")
     return EXIT_FAILED if any("error" in r for r in results) else EXIT_OK
 
 
@@ -518,58 +605,61 @@ def _run_demo(args: argparse.Namespace) -> int:
         con.info(f"{layout.raw} has audio: using it (empty it to render the embedded set)")
     code = max(code, main(["run", *common]))
     con.info("\noutputs:")
-    for path in (layout.raw, layout.records, layout.manifest, layout.suno_config,
-                 layout.processed, layout.normalization_log, layout.features,
-                 layout.features / "analysis", layout.cache):
-        con.info(f"  {path}")
+    for path in (layout.raw, layout.records, layout.manifest, layout.processed,
+                 layout.normalization_log, layout.features, layout.features / "analysis",
+                 layout.cache):
+        if path.exists():
+            con.info(f"  {path}")
     return code
 
 
 # --- registry --------------------------------------------------------------------------------
 
-#: name -> (help, add_arguments, run, seed script)
-COMMANDS: dict[str, tuple[str, Callable | None, Callable, str | None]] = {
+#: name -> (help, add_arguments, run, seed script, options: "data", "wait")
+COMMANDS: dict[str, tuple[str, Callable | None, Callable, str | None, str]] = {
     "dataset": ("organize raw audio: init, import gold, Suno prompts, organize flawed, "
-                "manifest, validate", _add_dataset, _run_dataset, "dataset_generator.py"),
+                "manifest, validate", _add_dataset, _run_dataset, "dataset_generator.py",
+                "data wait"),
     "loudness": ("measure integrated loudness, LRA and true peak of files",
-                 _add_loudness, _run_loudness, None),
-    "normalize": ("normalize raw/ to -18 LUFS into processed/ (32-bit float WAV)",
-                  _add_normalize, _run_normalize, "loudness_normalizer.py"),
+                 _add_loudness, _run_loudness, None, ""),
+    "normalize": ("normalize raw/ to a target loudness (-18 LUFS) into processed/ as WAV",
+                  _add_normalize, _run_normalize, "loudness_normalizer.py", "data wait"),
     "synth": ("render the embedded gold + flawed dataset into raw/", _add_synth, _run_synth,
-              None),
+              None, "data wait"),
     "features": ("extract the 64-float fingerprints into features/ (or print them for FILE...)",
-                 _add_features, _run_features, "feature_extractor.py"),
-    "run": ("the whole pipeline: dataset -> normalize -> features -> analyze, incremental",
-            _add_run, _run_run, "run_pipeline.py"),
-    "train": ("train the Random Forest classifier and correction regressor (phase 1B)",
-              _add_train, _run_train, None),
-    "export-onnx": ("export the trained models to ONNX", None, _run_export, None),
+                 _add_features, _run_features, "feature_extractor.py", "data wait"),
+    "run": ("the whole pipeline: dataset -> normalize + features (one pass per clip) -> "
+            "analyze, incremental", _add_run, _run_run, "run_pipeline.py", "data wait"),
+    "train": ("train the classifier and correction regressor (phase 1B)",
+              _add_train, _run_train, None, "data wait"),
+    "export-onnx": ("export the trained models to ONNX", None, _run_export, None, "data wait"),
     "bench-onnx": ("ONNX single-row latency and batch throughput", _add_bench, _run_bench,
-                   None),
+                   None, "data wait"),
     "predict": ("flaw, confidence and corrections for audio files (normalize, fingerprint, "
-                "ONNX)", _add_predict, _run_predict, None),
+                "ONNX)", _add_predict, _run_predict, None, "data"),
     "demo": ("what `make demo` runs: every built step on the data folder", None, _run_demo,
-             None),
+             None, "data"),
 }
+
+
+def _subparser(p: argparse.ArgumentParser, name: str) -> None:
+    _, add, _, _, opts = COMMANDS[name]
+    if add:
+        add(p)
+    _common(p, data_dir="data" in opts, wait="wait" in opts)
 
 
 def build_parser(prog: str = "clarity", only: str | None = None) -> argparse.ArgumentParser:
     """The ``clarity`` parser, or (``only``) one command's parser for a seed script."""
     if only is not None:
-        help_, add, _, _ = COMMANDS[only]
-        p = argparse.ArgumentParser(prog=prog, description=help_)
-        if add:
-            add(p)
-        _common(p)
+        p = argparse.ArgumentParser(prog=prog, description=COMMANDS[only][0])
+        _subparser(p, only)
         return p
     p = argparse.ArgumentParser(prog=prog, description="NGN Clarity training pipeline.")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, (help_, add, _, _) in COMMANDS.items():
-        sp = sub.add_parser(name, help=help_, description=help_)
-        if add:
-            add(sp)
-        _common(sp)
+    for name, (help_, *_rest) in COMMANDS.items():
+        _subparser(sub.add_parser(name, help=help_, description=help_), name)
     return p
 
 
@@ -585,6 +675,13 @@ def main(argv: Sequence[str] | None = None, *, command: str | None = None,
         args = build_parser(prog or "clarity").parse_args(argv)
     try:
         return COMMANDS[args.command][2](args)
+    except SettingsError as e:
+        print(f"{prog or 'clarity'}: {e.reason}", file=sys.stderr)
+        return EXIT_USAGE
+    except ClarityError as e:
+        msg = e.reason if not e.path or e.path in e.reason else f"{e.path}: {e.reason}"
+        print(msg, file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -1,7 +1,9 @@
 """Where per-file tasks run: this process, a local process pool, or a Dask cluster.
 
-Every step that works file by file (normalize, extract) hands its tasks to :func:`run_tasks`,
-which yields ``(index, result)`` pairs as they finish. The task function must be a
+Every step that works file by file (validate, normalize, extract, augment, synth) hands its
+tasks to :func:`run_tasks`, which yields ``(index, result)`` pairs as they finish. A task that
+raises (a full disk, say) stops the step: queued tasks are cancelled and the error reaches
+the caller. The task function must be a
 module-level function of picklable arguments that reads and writes only through the paths it
 is given, so a Dask worker on another machine runs it unchanged as long as it sees the same
 data path (a shared file system). Results are small (log entries, 64 floats), never audio, so
@@ -63,7 +65,9 @@ def run_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, jobs: int | Non
         for i, item in enumerate(items):
             yield i, fn(item)
         return
-    with ProcessPoolExecutor(max_workers=jobs, initializer=die_with_parent) as pool:
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(items)),
+                               initializer=die_with_parent)
+    try:
         pending: dict[Any, int] = {}
         next_item = 0
         limit = jobs * _IN_FLIGHT_PER_WORKER
@@ -74,6 +78,8 @@ def run_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, jobs: int | Non
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 yield pending.pop(fut), fut.result()
+    finally:  # on an error (or a consumer that stops early) drop what has not started
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _dask(fn: Callable[[Any], Any], items: Sequence[Any], scheduler: str):

@@ -9,16 +9,25 @@
       raw/{gold,flawed}/<instrument>/ the clips (never modified)
       records/{gold,flawed}/<instrument>/<file>.json
                                       one label record per clip (origin, original name, flaw,
-                                      synth parameters...), joined into labels.csv later
+                                      engine parameters, correction...), joined into labels.csv
       processed/{gold,flawed}/<instrument>/   -18 LUFS copies      (normalize)
       features/                       tables, logs, metadata      (features, normalize)
-      cache/                          per-file results keyed by content + settings hash
+      models -> .models/<version>/    the trained model set       (train; swapped whole)
+      reports/report.html             one self-contained page     (report)
+      processed/.state/...            per-clip normalization state (vouches for each copy)
+      cache/                          per-file results keyed by content + settings hash,
+                                      file hashes (safe to delete: it only costs the work)
+      .clarity.lock                   held by the command that writes (fsutil.DataLock)
 
-The root is ``--data-dir``, else ``$CLARITY_DATA_DIR``, else ``./data``.
+The root is ``--data-dir``, else ``$CLARITY_DATA_DIR``, else ``./data``. A clip is known by
+its path below ``raw/<subset>/<instrument>/`` (``Clip.rel``: ``kick_001.wav``, or
+``take2/kick_001.wav`` in a sub-folder): that is the ``file`` column of every table, and its
+processed copy and label record mirror it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +35,8 @@ from typing import Iterator
 
 from . import settings, taxonomy
 from .audio import is_audio_name
-from .fsutil import remove_stale_parts, walk_files
+from .errors import DataDirError
+from .fsutil import DataLock, is_own_temporary, remove_stale_parts, walk_files
 from .outcome import Skipped
 
 
@@ -44,10 +54,21 @@ class Clip:
     path: Path
     subset: str
     instrument: str
+    rel: str = ""
+    """Path below ``<top>/<subset>/<instrument>/``, POSIX style: the clip's ``file`` key."""
+
+    def __post_init__(self) -> None:
+        if not self.rel:
+            object.__setattr__(self, "rel", self.path.name)
 
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """``(file, subset, instrument)``: the key of the clip's row in every table."""
+        return (self.rel, self.subset, self.instrument)
 
 
 @dataclass(frozen=True)
@@ -99,6 +120,27 @@ class Layout:
     def normalization_log(self) -> Path:
         return self.features / "normalization_log.json"
 
+    @property
+    def models(self) -> Path:
+        """The current model set: a link to one folder of :attr:`model_versions`."""
+        return self.root / "models"
+
+    @property
+    def model_versions(self) -> Path:
+        return self.root / ".models"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def report_html(self) -> Path:
+        return self.reports / "report.html"
+
+    @property
+    def file_hashes(self) -> Path:
+        return self.cache / "file_hashes.json"
+
     # --- per-clip paths --------------------------------------------------------------------
     def raw_dir(self, subset: str, instrument: str) -> Path:
         return self.raw / taxonomy.check_subset(subset) / taxonomy.check_instrument(instrument)
@@ -107,9 +149,19 @@ class Layout:
         return (self.processed / taxonomy.check_subset(subset)
                 / taxonomy.check_instrument(instrument))
 
-    def record_path(self, subset: str, instrument: str, filename: str) -> Path:
+    def processed_path(self, clip: Clip) -> Path:
+        """Where the clip's normalized copy goes: same relative path, ``.wav``."""
+        rel = Path(clip.rel)
+        return self.processed_dir(clip.subset, clip.instrument) / rel.with_suffix(".wav")
+
+    def record_path(self, subset: str, instrument: str, rel: str) -> Path:
         return (self.records / taxonomy.check_subset(subset)
-                / taxonomy.check_instrument(instrument) / f"{filename}.json")
+                / taxonomy.check_instrument(instrument) / f"{rel}.json")
+
+    def norm_state_path(self, clip: Clip) -> Path:
+        """The clip's normalization state, which vouches for its processed copy (see
+        :mod:`ngn_clarity.normalize`); it lives and dies with ``processed/``."""
+        return self.processed / ".state" / clip.subset / clip.instrument / f"{clip.rel}.json"
 
     def tree_dirs(self) -> list[Path]:
         """Every folder ``init`` creates."""
@@ -119,9 +171,33 @@ class Layout:
         return dirs + [self.features]
 
     def remove_partial_files(self) -> int:
-        """Delete the temporary files a killed run left anywhere under the data root
-        (only this package's own ``.<name>.<random>.part`` names). Returns how many."""
-        return remove_stale_parts(self.root) if self.root.is_dir() else 0
+        """Delete the temporary files a killed run left in the folders this package writes
+        (only its own ``.~clarity.<name>.<random>.part`` names; hold :meth:`lock`)."""
+        if not self.root.is_dir():
+            return 0
+        n = remove_stale_parts(self.raw, self.processed, self.features, self.records,
+                               self.cache, self.model_versions, self.reports)
+        for entry in os.scandir(self.root):  # top-level outputs (manifest.json, models link)
+            if not entry.is_dir(follow_symlinks=False) and is_own_temporary(entry.name):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    n += 1
+        return n
+
+    def exists(self) -> bool:
+        return self.root.is_dir() and (self.raw.is_dir() or self.processed.is_dir())
+
+    def require(self) -> "Layout":
+        """Raise :class:`DataDirError` unless the data folder exists (a mistyped
+        ``--data-dir`` must not silently start a new tree)."""
+        if not self.exists():
+            raise DataDirError(f"no data folder at {self.root} (run `clarity dataset --init` "
+                               f"or `clarity synth` first, or check --data-dir)")
+        return self
+
+    def lock(self, wait: bool = False) -> DataLock:
+        """The data root's writer lock (re-entrant; see :class:`~ngn_clarity.fsutil.DataLock`)."""
+        return DataLock(self.root, wait=wait)
 
     def init(self) -> list[Path]:
         """Create the tree (idempotent). Returns the folders that did not exist before."""
@@ -153,4 +229,4 @@ class Layout:
             if not is_audio_name(path):
                 sink.append(Skipped(str(path), f"not an audio file name ({path.suffix or 'no extension'})"))
                 continue
-            yield Clip(path, rel[0], rel[1])
+            yield Clip(path, rel[0], rel[1], "/".join(rel[2:]))

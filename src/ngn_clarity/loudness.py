@@ -33,6 +33,8 @@ from typing import Any
 import numpy as np
 import pyebur128 as ebu
 
+from .errors import LoudnessError, SilentAudioError
+
 __all__ = ["LoudnessError", "SilentAudioError", "LoudnessReport", "measure",
            "loudness_series", "gain_to_target", "true_peak", "ENGINE"]
 
@@ -67,14 +69,6 @@ def _engine() -> str:
 
 
 ENGINE = _engine()
-
-
-class LoudnessError(ValueError):
-    """Audio whose loudness cannot be measured; the message is a one-line reason."""
-
-
-class SilentAudioError(LoudnessError):
-    """Every gating block is below the -70 LUFS absolute gate: there is no loudness."""
 
 
 @dataclass(frozen=True)

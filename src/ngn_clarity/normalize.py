@@ -1,16 +1,22 @@
 """Loudness normalization: every clip in ``raw/`` -> ``processed/`` at -18 LUFS.
 
-``raw/<subset>/<instrument>/<name>.<ext>`` becomes ``processed/<subset>/<instrument>/<name>.wav``
-with the same sample rate and channels and a gain that brings its integrated loudness
-(:mod:`ngn_clarity.loudness`) to the target. The default output is 32-bit float WAV, so
-no gain clips. With ``subtype="PCM_24"`` or ``"PCM_16"`` the gain is lowered, where needed,
-to keep the true peak at or under -1 dBTP, and the log records ``gain_limited``.
+``raw/<subset>/<instrument>/<rel>`` becomes ``processed/<subset>/<instrument>/<rel>`` with
+a ``.wav`` suffix, the same sample rate and channels, and a gain that brings its integrated
+loudness (:mod:`ngn_clarity.loudness`) to the target. The default output is 32-bit float
+WAV, so no gain clips. With ``subtype="PCM_24"`` or ``"PCM_16"`` the gain is lowered, where
+needed, to keep the true peak at or under -1 dBTP, and the log records ``gain_limited``.
 
-``features/normalization_log.json`` holds, per clip, loudness before and after, LRA, true
-peak, gain, flags and errors, plus totals. A clip whose output exists and whose log entry
-has the same source hash and settings is skipped as up to date; outputs are written
-atomically and the log is flushed as the run goes, so a killed run loses at most the work in
-flight. Raw files are only read.
+**What counts as done.** Each clip has a state file, ``processed/.state/<subset>/
+<instrument>/<rel>.json``, written atomically *after* its output: the source hash, the
+settings key, the loudness before and after, the gain, and the output's identity (device,
+inode, size, mtime). An output is up to date only while all of these still match; a run
+killed after replacing an output but before its state leaves a mismatch, so the clip is
+redone (never trusted). A clip whose loudness cannot be measured gets a ``failed`` state
+with the reason and is not retried until its content or the settings change.
+
+``features/normalization_log.json`` is the report built from those states at the end of a
+step: per clip loudness before and after, LRA, true peak, gain, flags and errors, and
+totals. Raw files are only read.
 """
 
 from __future__ import annotations
@@ -18,38 +24,33 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from tqdm import tqdm
+import numpy as np
 
 from . import audio, loudness, settings
-from .fsutil import atomic_write_json, os_reason, sha256_file
-from .executor import run_tasks
-from .layout import Clip, Layout
+from .catalog import Catalog, Entry, scan
+from .errors import LoudnessError
+from .fsutil import atomic_write_json, identity
+from .layout import Layout
 from .outcome import StepReport
+from .settings import Interval, Options, Validated
 
-LOG_VERSION = 1
-#: The log is rewritten after this many seconds of work (and at the end).
-_FLUSH_EVERY_S = 5.0
+LOG_VERSION = 2
 
 
 @dataclass(frozen=True)
-class NormalizeSettings:
+class NormalizeSettings(Validated):
     target_lufs: float = settings.TARGET_LUFS
     subtype: str = "FLOAT"
     true_peak_ceiling_dbtp: float = settings.TRUE_PEAK_CEILING_DBTP
 
-    def __post_init__(self) -> None:
-        if self.subtype not in settings.OUTPUT_SUBTYPES:
-            raise ValueError(f"subtype must be one of {', '.join(settings.OUTPUT_SUBTYPES)}, "
-                             f"not {self.subtype!r}")
-        if not -70.0 < self.target_lufs < 0.0:
-            raise ValueError(f"target loudness must be between -70 and 0 LUFS, "
-                             f"not {self.target_lufs}")
+    constraints = {"target_lufs": settings.TARGET_LUFS_RANGE,
+                   "subtype": Options(settings.OUTPUT_SUBTYPES),
+                   "true_peak_ceiling_dbtp": Interval(float, -20.0, 0.0)}
 
     @property
     def ceiling(self) -> float | None:
@@ -69,20 +70,32 @@ _MAX_CORRECTIONS = 3
 _SETTLE_LU = 0.005
 
 
-def normalize_samples(samples, sample_rate: int, cfg: NormalizeSettings):
-    """Pure core: ``(out, before, after, gain_db, limited)`` for one clip's samples.
+@dataclass(frozen=True)
+class Normalized:
+    out: np.ndarray
+    before: loudness.LoudnessReport
+    after: loudness.LoudnessReport
+    gain_db: float
+    limited: bool
+
+
+def normalize_samples(samples: np.ndarray, sample_rate: int,
+                      cfg: NormalizeSettings) -> Normalized:
+    """Pure core: bring one clip's samples to the target loudness.
 
     A gain is not exactly a loudness shift: blocks of a sparse clip (a kick with gaps) cross
     the -70 LUFS absolute gate when the level moves, so the first gain can miss by 0.1-0.3
     LU. The result is re-measured and the gain corrected until it is within 0.005 LU (at
     most three times), or until the true-peak ceiling of fixed-point output limits it.
-    Raises :class:`loudness.LoudnessError` (e.g. silence) when there is no loudness to fix.
+    ``after`` is the measurement of ``out`` itself (what a fingerprint of ``out`` reads).
+    Raises :class:`~ngn_clarity.errors.LoudnessError` (e.g. silence) when there is no
+    loudness to fix.
     """
     before = loudness.measure(samples, sample_rate)
     gain_db, limited = loudness.gain_to_target(before, cfg.target_lufs, cfg.ceiling)
 
-    def apply(gain: float):
-        out = (samples * (10.0 ** (gain / 20.0))).astype("float32")
+    def apply(gain: float) -> tuple[np.ndarray, loudness.LoudnessReport]:
+        out = (samples * np.float32(10.0 ** (gain / 20.0))).astype(np.float32)
         # true peak scales exactly with the gain: no need to oversample again
         after = loudness.measure(out, sample_rate, true_peak=False)
         return out, replace(after, true_peak_dbtp=before.true_peak_dbtp + gain)
@@ -96,95 +109,97 @@ def normalize_samples(samples, sample_rate: int, cfg: NormalizeSettings):
         if cfg.ceiling is not None and before.true_peak_dbtp + gain_db > cfg.ceiling:
             gain_db, limited = cfg.ceiling - before.true_peak_dbtp, True
         out, after = apply(gain_db)
-    return out, before, after, gain_db, limited
+    return Normalized(out, before, after, gain_db, limited)
 
 
-def output_path(layout: Layout, clip: Clip) -> Path:
-    return layout.processed_dir(clip.subset, clip.instrument) / (clip.path.stem + ".wav")
+# --- per-clip state ------------------------------------------------------------------------
+
+def _rel(layout: Layout, path: Path) -> str:
+    return path.relative_to(layout.root).as_posix()
 
 
-@dataclass
-class _Job:
-    source: str
-    dest: str
-    rel_source: str
-    rel_dest: str
-    subset: str
-    instrument: str
-    sha256: str
-    cfg: NormalizeSettings
+def base_state(layout: Layout, entry: Entry, cfg: NormalizeSettings) -> dict[str, Any]:
+    """The state of a clip before its outcome is known."""
+    return {"source": entry.rel_source,
+            "output": _rel(layout, layout.processed_path(entry.clip)),
+            "subset": entry.clip.subset, "instrument": entry.clip.instrument,
+            "source_sha256": entry.sha256, "settings_key": cfg.key(), "status": "failed",
+            "error": None}
 
 
-def _round(report: loudness.LoudnessReport) -> dict[str, Any]:
-    d = report.to_dict()
-    for k, v in d.items():
-        if isinstance(v, float):
-            d[k] = round(v, 4)
-    return d
+def normalized_state(state: dict[str, Any], result: Normalized, sample_rate: int,
+                     channels: int) -> dict[str, Any]:
+    return {**state, "status": "normalized", "sample_rate": sample_rate,
+            "channels": channels, "before": result.before.to_dict(),
+            "after": result.after.to_dict(), "gain_db": result.gain_db,
+            "gain_limited": result.limited, "flags": list(result.before.flags)}
 
 
-def _run_job(job: _Job) -> dict[str, Any]:
-    """Worker: normalize one file; never raises for bad audio (the entry says why)."""
-    entry: dict[str, Any] = {
-        "source": job.rel_source, "output": job.rel_dest, "subset": job.subset,
-        "instrument": job.instrument, "source_sha256": job.sha256,
-        "settings_key": job.cfg.key(), "status": "failed", "error": None}
+def write_output(dest: str | Path, state_path: str | Path, state: dict[str, Any],
+                 out: np.ndarray, sample_rate: int, subtype: str) -> dict[str, Any]:
+    """Write the normalized audio, then the state that vouches for it (in that order)."""
+    audio.write(dest, out, sample_rate, subtype=subtype)
+    state = {**state, "output_identity": list(identity(os.stat(dest)))}
+    atomic_write_json(state_path, state)
+    return state
+
+
+def write_failed(state_path: str | Path, state: dict[str, Any], error: str) -> dict[str, Any]:
+    state = {**state, "status": "failed", "error": error}
+    atomic_write_json(state_path, state)
+    return state
+
+
+def read_state(path: Path) -> dict[str, Any] | None:
     try:
-        samples, sr = audio.read_usable(job.source)
-        out, before, after, gain, limited = normalize_samples(samples, sr, job.cfg)
-        audio.write(job.dest, out, sr, subtype=job.cfg.subtype)
-    except audio.AudioError as e:
-        entry["error"] = e.reason
-        return entry
-    except loudness.LoudnessError as e:
-        entry["error"] = f"could not measure loudness: {e}"
-        return entry
-    except OSError as e:
-        entry["error"] = f"cannot write {job.rel_dest}: {os_reason(e)}"
-        return entry
-    entry.update({
-        "status": "normalized", "sample_rate": sr, "channels": int(samples.shape[1]),
-        "before": _round(before), "after": _round(after), "gain_db": round(gain, 4),
-        "gain_limited": limited, "flags": list(before.flags),
-        "output_bytes": os.path.getsize(job.dest)})
-    return entry
+        state = json.loads(path.read_text(encoding="utf-8"))
+        return state if isinstance(state, dict) else None
+    except (OSError, ValueError):
+        return None
 
 
-@dataclass
-class NormalizeResult:
-    report: StepReport
-    log: dict[str, Any] = field(default_factory=dict)
-
-
-def _load_log(path: Path) -> dict[str, dict[str, Any]]:
-    """Previous log entries by source path ({} if there is no usable log)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return {e["source"]: e for e in data.get("files", []) if "source" in e}
-    except (OSError, ValueError, TypeError, AttributeError):
-        return {}
-
-
-def _up_to_date(prev: dict[str, Any] | None, sha: str, key: str, dest: Path) -> bool:
-    if not prev or prev.get("status") not in ("normalized", "up_to_date"):
+def state_holds(state: dict[str, Any] | None, sha256: str, key: str, dest: Path) -> bool:
+    """True if ``state`` vouches for ``dest`` as the output of this content and settings:
+    normalized (and the output unchanged since), or a known failure."""
+    if not state or state.get("source_sha256") != sha256 or state.get("settings_key") != key:
         return False
-    if prev.get("source_sha256") != sha or prev.get("settings_key") != key:
+    if state.get("status") == "failed":
+        return True
+    if state.get("status") != "normalized":
         return False
     try:
-        return dest.stat().st_size == prev.get("output_bytes")
+        return list(identity(os.stat(dest))) == state.get("output_identity")
     except OSError:
         return False
 
 
-def _build_log(layout: Layout, cfg: NormalizeSettings, entries: Iterable[dict[str, Any]],
-               complete: bool) -> dict[str, Any]:
+def _round(d: dict[str, Any] | None) -> dict[str, Any] | None:
+    if d is None:
+        return None
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in d.items()}
+
+
+def log_entry(state: dict[str, Any], up_to_date: bool) -> dict[str, Any]:
+    """One file's entry of ``normalization_log.json`` (values rounded for reading)."""
+    e = {k: v for k, v in state.items() if k != "output_identity"}
+    if e.get("status") == "normalized":
+        e["before"], e["after"] = _round(e["before"]), _round(e["after"])
+        e["gain_db"] = round(e["gain_db"], 4)
+        e["output_bytes"] = state["output_identity"][2]
+        if up_to_date:
+            e["status"] = "up_to_date"
+    return e
+
+
+def build_log(layout: Layout, cfg: NormalizeSettings,
+              entries: Iterable[dict[str, Any]]) -> dict[str, Any]:
     files = sorted(entries, key=lambda e: e["source"])
     ok = [e for e in files if e["status"] in ("normalized", "up_to_date")]
     gains = [e["gain_db"] for e in ok]
     return {
         "version": LOG_VERSION,
         "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "complete": complete,
+        "complete": True,
         "data_dir": str(layout.root),
         "settings": {**asdict(cfg), "key": cfg.key()},
         "engine": loudness.ENGINE,
@@ -193,6 +208,7 @@ def _build_log(layout: Layout, cfg: NormalizeSettings, entries: Iterable[dict[st
             "normalized": sum(e["status"] == "normalized" for e in files),
             "up_to_date": sum(e["status"] == "up_to_date" for e in files),
             "failed": sum(e["status"] == "failed" for e in files),
+            "refused": sum(e["status"] == "refused" for e in files),
             "gain_limited": sum(bool(e.get("gain_limited")) for e in ok),
             "short_clips": sum("short_clip" in e.get("flags", []) for e in ok),
             "gain_db_min": round(min(gains), 4) if gains else None,
@@ -203,65 +219,45 @@ def _build_log(layout: Layout, cfg: NormalizeSettings, entries: Iterable[dict[st
     }
 
 
-def normalize(layout: Layout, cfg: NormalizeSettings | None = None, *, jobs: int = 1,
-              scheduler: str | None = None, force: bool = False,
-              progress: bool = True) -> NormalizeResult:
-    """Normalize every clip in ``raw/``; write ``features/normalization_log.json``.
+def write_log(layout: Layout, cfg: NormalizeSettings,
+              entries: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    log = build_log(layout, cfg, entries)
+    atomic_write_json(layout.normalization_log, log)
+    return log
 
-    ``jobs`` worker processes, or the Dask cluster at ``scheduler`` (see :mod:`.executor`).
+
+# --- the step ------------------------------------------------------------------------------
+
+@dataclass
+class NormalizeResult:
+    report: StepReport
+    log: dict[str, Any] = field(default_factory=dict)
+
+
+def normalize(layout: Layout, cfg: NormalizeSettings | None = None, *,
+              jobs: int | None = 1, scheduler: str | None = None, force: bool = False,
+              progress: bool = True, catalog: Catalog | None = None) -> NormalizeResult:
+    """Normalize every usable clip of ``raw/``; write ``features/normalization_log.json``.
+
+    Clips refused by validation (:mod:`ngn_clarity.dataset.validate`) are reported with their
+    reason and not normalized. ``jobs`` worker processes, or the Dask cluster at
+    ``scheduler`` (see :mod:`.executor`).
     """
+    from .work import Plan, execute
+
     cfg = cfg or NormalizeSettings()
     rep = StepReport("normalize")
-    if n := layout.remove_partial_files():
-        rep.notes.append(f"removed {n} temporary file(s) left by an interrupted run")
-    previous = {} if force else _load_log(layout.normalization_log)
-    key = cfg.key()
-    entries: dict[str, dict[str, Any]] = {}
-    todo: list[_Job] = []
-    claimed: dict[Path, str] = {}
-    for clip in layout.iter_clips("raw", rep.skipped):
-        dest = output_path(layout, clip)
-        rel_src = clip.path.relative_to(layout.root).as_posix()
-        if dest in claimed:
-            rep.skip(clip.path, f"same output name as {claimed[dest]} (names differ only in "
-                                f"extension); rename one")
-            continue
-        claimed[dest] = rel_src
-        try:
-            sha = sha256_file(clip.path)
-        except OSError as e:
-            rep.skip(clip.path, os_reason(e))
-            continue
-        prev = previous.get(rel_src)
-        if _up_to_date(prev, sha, key, dest):
-            entries[rel_src] = {**prev, "status": "up_to_date"}
-            continue
-        todo.append(_Job(str(clip.path), str(dest), rel_src,
-                         dest.relative_to(layout.root).as_posix(), clip.subset,
-                         clip.instrument, sha, cfg))
-
-    def flush(complete: bool) -> dict[str, Any]:
-        log = _build_log(layout, cfg, entries.values(), complete)
-        atomic_write_json(layout.normalization_log, log)
-        return log
-
-    # disable=None: a bar on a terminal, none in logs and pipes.
-    bar = tqdm(total=len(todo), desc="normalize", unit="file",
-               disable=None if progress else True, leave=False)
-    last_flush = time.monotonic()
-    for _, entry in run_tasks(_run_job, todo, jobs=jobs, scheduler=scheduler):
-        entries[entry["source"]] = entry
-        bar.update(1)
-        if entry["status"] == "failed":
-            rep.skip(layout.root / entry["source"], entry["error"])
-        else:
-            rep.done.append({"source": entry["source"], "gain_db": entry["gain_db"],
-                             "gain_limited": entry["gain_limited"]})
-        if time.monotonic() - last_flush > _FLUSH_EVERY_S:
-            flush(False)
-            last_flush = time.monotonic()
-    bar.close()
-    log = flush(True)
+    with layout.lock():
+        if n := layout.remove_partial_files():
+            rep.notes.append(f"removed {n} temporary file(s) left by an interrupted run")
+        plan = Plan.make(layout, catalog or scan(layout), cfg, schema=None, force=force)
+        done = execute(plan, jobs=jobs, scheduler=scheduler, progress=progress)
+        for path, reason in done.refused.items():
+            rep.skip(path, reason)
+        for state in done.normalized:
+            rep.done.append({"source": state["source"], "gain_db": round(state["gain_db"], 4),
+                             "gain_limited": state["gain_limited"]})
+        log = write_log(layout, cfg, done.log_entries())
     up = log["totals"]["up_to_date"]
     if up:
         rep.notes.append(f"{up} file(s) up to date (same source and settings), not redone")
@@ -272,18 +268,20 @@ def verify(layout: Layout, cfg: NormalizeSettings | None = None,
            tolerance_lu: float = settings.VERIFY_TOLERANCE_LU) -> StepReport:
     """Re-measure every processed file; a clip is wrong if missing or off target.
 
-    Clips that the log marks ``gain_limited`` (fixed-point output under the true-peak
-    ceiling) may sit below the target and are checked against their logged level instead.
+    Clips whose state says ``gain_limited`` (fixed-point output under the true-peak
+    ceiling) may sit below the target and are checked against their recorded level.
     """
     cfg = cfg or NormalizeSettings()
     rep = StepReport("verify")
-    logged = _load_log(layout.normalization_log)
-    for clip in layout.iter_clips("raw", rep.skipped):
-        rel_src = clip.path.relative_to(layout.root).as_posix()
-        dest = output_path(layout, clip)
-        prev = logged.get(rel_src, {})
-        if prev.get("status") == "failed":
-            rep.skip(clip.path, f"not normalized: {prev.get('error')}")
+    for entry in scan(layout).entries:
+        clip = entry.clip
+        if entry.refusal is not None:
+            rep.skip(clip.path, f"not normalized: {entry.refusal}")
+            continue
+        dest = layout.processed_path(clip)
+        state = read_state(layout.norm_state_path(clip)) or {}
+        if state.get("status") == "failed" and state.get("source_sha256") == entry.sha256:
+            rep.skip(clip.path, f"not normalized: {state.get('error')}")
             continue
         if not dest.is_file():
             rep.skip(dest, "missing processed file (run --normalize)")
@@ -291,19 +289,19 @@ def verify(layout: Layout, cfg: NormalizeSettings | None = None,
         try:
             samples, sr = audio.read(dest)
             measured = loudness.measure(samples, sr, true_peak=False).integrated_lufs
-        except (audio.AudioError, loudness.LoudnessError) as e:
-            rep.skip(dest, f"cannot measure: {getattr(e, 'reason', e)}")
+        except (audio.AudioError, LoudnessError) as e:
+            rep.skip(dest, f"cannot measure: {e.reason}")
             continue
         expected = cfg.target_lufs
-        if prev.get("gain_limited"):
-            expected = prev.get("after", {}).get("integrated_lufs", expected)
+        if state.get("gain_limited"):
+            expected = state.get("after", {}).get("integrated_lufs", expected)
         off = measured - expected
-        entry = {"file": dest.relative_to(layout.root).as_posix(),
-                 "integrated_lufs": round(measured, 3), "expected_lufs": round(expected, 3),
-                 "gain_limited": bool(prev.get("gain_limited"))}
+        entry_out = {"file": _rel(layout, dest), "integrated_lufs": round(measured, 3),
+                     "expected_lufs": round(expected, 3),
+                     "gain_limited": bool(state.get("gain_limited"))}
         if abs(off) > tolerance_lu:
             rep.skip(dest, f"{measured:.2f} LUFS is {off:+.2f} LU off {expected:.2f} "
                            f"(tolerance {tolerance_lu} LU)")
         else:
-            rep.done.append(entry)
+            rep.done.append(entry_out)
     return rep

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class StepReport:
     skipped: list[Skipped] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    warnings: list[Skipped] = field(default_factory=list)
+    """Things worth knowing about a file that did not stop it (``-v`` lists them)."""
 
     @property
     def ok(self) -> bool:
@@ -33,3 +36,16 @@ class StepReport:
 
     def skip(self, path: object, reason: str) -> None:
         self.skipped.append(Skipped(str(path), reason))
+
+
+@contextlib.contextmanager
+def progress_bar(total: int, desc: str, show: bool = True, unit: str = "clip") -> Iterator[Any]:
+    """A tqdm bar on a terminal (none in logs and pipes, none when ``show`` is False)."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit=unit, disable=None if show else True,
+               leave=False)
+    try:
+        yield bar
+    finally:
+        bar.close()

@@ -1,13 +1,22 @@
 """The whole pipeline in one call (``run_pipeline.py`` / ``clarity run``).
 
-dataset (init, organize downloads if any, manifest, validate) -> normalize -> extract ->
-analyze, then the seed's "Expected Output" summary. Every step is incremental: validation
-results and fingerprints are cached per file by (content hash, settings hash), normalization
-skips clips whose source hash and settings match its log, and analysis skips unchanged
-tables, so a re-run with nothing changed does no audio work; all outputs are written
-atomically, so ``kill -9`` at any moment followed by a re-run gives the tables of an
-uninterrupted run. Per-file work runs in ``jobs`` local processes or on the Dask cluster at
-``scheduler`` (:mod:`ngn_clarity.executor`).
+gather -> one task per clip -> tables -> analysis, then the seed's "Expected Output"
+summary:
+
+1. **dataset**: create missing folders, organize ``downloads/`` if present, augment gold
+   clips if asked (``augment=N``), write the manifest, and scan ``raw/`` into the catalog
+   (:mod:`ngn_clarity.catalog`: hashes, labels, the clips refused before any work);
+2. **clips**: one task per clip that still needs anything (:mod:`ngn_clarity.work`): decode
+   once, audio checks, normalize, write the processed copy and its state, fingerprint the
+   normalized samples in memory; ``normalization_log.json`` and the tables are written from
+   the same results;
+3. **analysis** of the tables (skipped when they are unchanged).
+
+Every clip left out (refused by a check, failed normalization) is reported once, with its
+one reason, is in no table, and makes "Ready for training" say no, with the reason. Every
+step is incremental and crash-safe (see :mod:`ngn_clarity.normalize` and
+:mod:`ngn_clarity.work`). The run holds the data folder's lock. Per-clip work runs in
+``jobs`` local processes or on the Dask cluster at ``scheduler``.
 """
 
 from __future__ import annotations
@@ -17,22 +26,34 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from . import dataset, settings
+from .audio import is_audio_name
+from .catalog import scan
 from .executor import default_jobs
 from .features import schema as schema_mod
 from .features.analyze import analyze
-from .features.tables import FEATURES_CSV, FEATURES_PARQUET, FEATURES_PKL, LABELS_CSV, extract
+from .features.tables import FEATURES_PARQUET, TABLES, METADATA_JSON, tables_from
 from .layout import Layout
-from .normalize import NormalizeSettings, normalize
-from .outcome import StepReport
+from .normalize import NormalizeSettings, write_log
+from .outcome import Skipped, StepReport
+from .settings import Interval, Options, Validated
 
 
 @dataclass(frozen=True)
-class RunSettings:
+class RunSettings(Validated):
     schema: str = schema_mod.DEFAULT_SCHEMA
     target_lufs: float = settings.TARGET_LUFS
     subtype: str = "FLOAT"
     jobs: int | None = None
     scheduler: str | None = None
+    force: bool = False
+    """Redo every clip's normalization and fingerprint, up to date or not."""
+    augment: int = 0
+    """Flawed clips to make per gold clip with ``clarity augment`` before normalizing."""
+
+    constraints = {"schema": Options(tuple(schema_mod.SCHEMAS)),
+                   "target_lufs": settings.TARGET_LUFS_RANGE,
+                   "subtype": Options(settings.OUTPUT_SUBTYPES),
+                   "jobs": settings.JOBS_RANGE, "augment": Interval(int, 0, 100)}
 
 
 @dataclass
@@ -50,8 +71,17 @@ def run(layout: Layout, cfg: RunSettings | None = None, *, progress: bool = True
         say: Callable[[str], None] = lambda msg: None) -> RunResult:
     """Run every step on ``layout``; ``say`` receives one line per step as it finishes."""
     cfg = cfg or RunSettings()
-    schema_mod.specs(cfg.schema)
+    layout.require()
+    with layout.lock():
+        return _run(layout, cfg, progress, say)
+
+
+def _run(layout: Layout, cfg: RunSettings, progress: bool,
+         say: Callable[[str], None]) -> RunResult:
+    from .work import Plan, execute
+
     norm_cfg = NormalizeSettings(target_lufs=cfg.target_lufs, subtype=cfg.subtype)
+    jobs = cfg.jobs or default_jobs()
     result = RunResult()
     clock = time.perf_counter()
 
@@ -62,81 +92,113 @@ def run(layout: Layout, cfg: RunSettings | None = None, *, progress: bool = True
         clock = now
 
     layout.init()
-    ds = StepReport("dataset")
+    ds = result.reports["dataset"] = StepReport("dataset")
     if n := layout.remove_partial_files():
         ds.notes.append(f"removed {n} temporary file(s) left by an interrupted run")
     if layout.downloads.is_dir():
         org = dataset.organize_flawed(layout)
         ds.skipped += org.skipped
-        ds.notes.append(f"organize-flawed: {len(org.done)} placed from {layout.downloads}")
-    manifest = dataset.write_manifest(layout)
-    # its errors include every file the manifest could not read
-    check = dataset.validate(layout, jobs=cfg.jobs)
-    for f in check.errors:
-        ds.skip(f.path, f"validation: {f.message}")
-    result.reports["dataset"] = ds
+        ds.notes += [f"organize-flawed: {len(org.done)} placed from {layout.downloads}",
+                     *org.notes]
+    if cfg.augment:
+        from .augment import AugmentSettings, augment
+
+        aug = augment(layout, AugmentSettings(per_gold=cfg.augment), jobs=jobs,
+                      scheduler=cfg.scheduler, progress=progress)
+        ds.skipped += aug.skipped
+        ds.errors += aug.errors
+        ds.notes += aug.notes
+    catalog = scan(layout)
+    for s in catalog.skipped:  # an audio file outside the layout was meant as a clip
+        if is_audio_name(s.path):
+            ds.skip(s.path, f"left out: {s.reason}")
+        else:
+            ds.notes.append(f"ignored {s.path}: {s.reason}")
+    manifest = dataset.write_manifest(layout, catalog)
     lap("dataset")
     s = manifest["summary"]
-    say(f"dataset: gold {s['gold']}, flawed {s['flawed']}; validation {len(check.errors)} "
-        f"error(s), {len(check.warnings)} warning(s), {check.decoded} file(s) decoded")
-    if s["gold"] == 0 and s["flawed"] == 0:
+    say(f"dataset: gold {s['gold']}, flawed {s['flawed']}; {len(catalog.refused)} refused "
+        f"before any work, {catalog.hashed} file(s) hashed")
+    if not catalog.entries:
         ds.errors.append(f"no audio in {layout.raw}: put clips in raw/gold/<instrument>/ and "
                          f"raw/flawed/<instrument>/ (or run `clarity synth`)")
-        result.summary = build_summary(layout, cfg)
+        result.summary = build_summary(layout, cfg, [])
         return result
 
-    norm = normalize(layout, norm_cfg, jobs=cfg.jobs or default_jobs(), scheduler=cfg.scheduler,
-                     progress=progress)
-    result.reports["normalize"] = norm.report
-    lap("normalize")
-    t = norm.log["totals"]
+    plan = Plan.make(layout, catalog, norm_cfg, cfg.schema, force=cfg.force)
+    done = execute(plan, jobs=jobs, scheduler=cfg.scheduler, progress=progress,
+                   desc=f"clips ({cfg.schema})")
+    log = write_log(layout, norm_cfg, done.log_entries())
+    ext = tables_from(done, cfg.schema)
+    clips = result.reports["clips"] = ext.report
+    clips.warnings += _warnings(plan)
+    lap("clips")
+    t = log["totals"]
+    say(f"clips: {done.decoded} file(s) decoded in {len(plan.tasks)} task(s)")
     say(f"normalize: {t['normalized']} normalized, {t['up_to_date']} up to date, "
         f"{t['failed']} failed")
-
-    ext = extract(layout, cfg.schema, jobs=cfg.jobs, scheduler=cfg.scheduler,
-                  progress=progress)
-    result.reports["extract"] = ext.report
-    lap("extract")
     say(f"extract ({cfg.schema}): {ext.computed} analysed, {ext.cached} from cache, "
-        f"{len(ext.failures)} failed")
+        f"{len(ext.failures)} left out")
 
     summary = analyze(layout)
     lap("analyze")
     say(f"analyze: {'up to date' if summary.get('up_to_date') else 'written'} "
         f"({layout.features / 'analysis'})")
-    result.summary = build_summary(layout, cfg)
+    left_out = [*ds.skipped, *clips.skipped]
+    result.summary = build_summary(layout, cfg, left_out)
     return result
 
 
-def build_summary(layout: Layout, cfg: RunSettings) -> dict[str, Any]:
+def _warnings(plan) -> list[Skipped]:
+    out = []
+    for i, e in enumerate(plan.catalog.entries):
+        if i not in plan.refused:
+            out += [Skipped(str(e.clip.path), w) for w in (*e.warnings,
+                                                            *plan.warnings.get(i, ()))]
+    return out
+
+
+def build_summary(layout: Layout, cfg: RunSettings, left_out: list) -> dict[str, Any]:
     """The numbers of the seed's "Expected Output", read from the written tables."""
     import numpy as np
     import pandas as pd
 
     out: dict[str, Any] = {"gold": 0, "flawed": 0, "total": 0, "total_floats": 0,
-                           "per_instrument": {}, "valid": 0, "nan": 0, "inf": 0,
-                           "ready": False, "files": {}, "schema": cfg.schema}
+                           "per_instrument": {}, "gold_per_instrument": {}, "valid": 0,
+                           "nan": 0, "inf": 0, "ready": False, "not_ready_because": [],
+                           "left_out": len(left_out), "files": {}, "schema": cfg.schema}
     path = layout.features / FEATURES_PARQUET
     if path.is_file():
         df = pd.read_parquet(path, columns=list(schema_mod.csv_header(cfg.schema)))
         values = df.iloc[:, 3:].to_numpy(dtype=float)
         finite = np.isfinite(values).all(axis=1)
-        out.update(gold=int((df["subset"] == "gold").sum()),
-                   flawed=int((df["subset"] == "flawed").sum()), total=len(df),
-                   total_floats=int(values.size), valid=int(finite.sum()),
+        gold = df[df["subset"] == "gold"]
+        out.update(gold=len(gold), flawed=int((df["subset"] == "flawed").sum()),
+                   total=len(df), total_floats=int(values.size), valid=int(finite.sum()),
                    nan=int(np.isnan(values).sum()), inf=int(np.isinf(values).sum()),
-                   per_instrument={k: int(v) for k, v in df.groupby("instrument").size().items()})
-        out["ready"] = bool(out["total"] and out["valid"] == out["total"]
-                            and out["gold"] and out["flawed"])
-    for name in (FEATURES_CSV, FEATURES_PKL, FEATURES_PARQUET, LABELS_CSV,
-                 "feature_metadata.json", "normalization_log.json"):
+                   per_instrument={k: int(v) for k, v in df.groupby("instrument").size().items()},
+                   gold_per_instrument={k: int(v) for k, v in
+                                        gold.groupby("instrument").size().items()})
+    why = out["not_ready_because"]
+    if not out["total"]:
+        why.append("no clip has a fingerprint")
+    if out["valid"] < out["total"]:
+        why.append(f"{out['total'] - out['valid']} row(s) with NaN/Inf")
+    if out["total"] and not out["gold"]:
+        why.append("no gold clips")
+    if out["total"] and not out["flawed"]:
+        why.append("no flawed clips")
+    if left_out:
+        why.append(f"{len(left_out)} file(s) left out (listed above)")
+    out["ready"] = not why
+    for name in (*TABLES, METADATA_JSON, "normalization_log.json"):
         p = layout.features / name
         if p.is_file():
             out["files"][str(p)] = p.stat().st_size
     return out
 
 
-def _size(n: int) -> str:
+def _size(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -144,27 +206,39 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
+def _split(counts: dict[str, int]) -> str:
+    """"100 per instrument x 5 categories" when even, else the counts by instrument."""
+    values = set(counts.values())
+    if len(values) == 1:
+        n = len(counts)
+        return f"{values.pop()} per instrument x {n} categor{'y' if n == 1 else 'ies'}"
+    return ", ".join(f"{k} {v}" for k, v in counts.items())
+
+
 def format_summary(s: dict[str, Any]) -> str:
     """The seed's "Expected Output" block, filled with this run's numbers."""
     def mark(ok: bool) -> str:
         return "✅" if ok else "❌"
 
-    inst = s["per_instrument"]
-    n_inst = max(len(inst), 1)
+    gold_split = _split(s["gold_per_instrument"]) if s["gold_per_instrument"] else ""
     lines = [
-        f"{mark(s['total'] > 0)} Dataset Summary",
-        f"   Gold samples:   {s['gold']} ({s['gold'] // n_inst} per instrument x {len(inst)} "
-        f"categories)" if inst else f"   Gold samples:   {s['gold']}",
+        f"{mark(s['total'] > 0 and not s['left_out'])} Dataset Summary",
+        f"   Gold samples:   {s['gold']}" + (f" ({gold_split})" if gold_split else ""),
         f"   Flawed samples: {s['flawed']}",
         f"   Total samples:  {s['total']}",
         f"   Total floats:   {s['total_floats']:,} ({s['total']} x "
         f"{settings.FINGERPRINT_LENGTH}, schema {s['schema']})",
+    ]
+    if s["left_out"]:
+        lines.append(f"   Left out:       {s['left_out']} file(s), each with its reason above")
+    lines += [
         "",
         f"{mark(s['ready'])} Feature Statistics",
         f"   Samples with valid features: {s['valid']}",
         f"   NaN values: {s['nan']}",
         f"   Infinite values: {s['inf']}",
-        f"   Ready for training: {'✓' if s['ready'] else '✗'}",
+        f"   Ready for training: " + ("✓" if s["ready"] else
+                                      "✗ (" + "; ".join(s["not_ready_because"]) + ")"),
         "",
         f"{mark(bool(s['files']))} Output Files",
     ]

@@ -1,9 +1,22 @@
-"""Pipeline-wide defaults: the one place a number that more than one step uses is written.
+"""Pipeline-wide defaults, and the constraints every settings class declares.
 
-Every step takes these as keyword defaults; the CLI exposes the ones a user changes.
+The numbers below are the one place a value that more than one step uses is written; every
+step takes them as keyword defaults and the CLI exposes the ones a user changes.
+
+Settings classes (``NormalizeSettings``, ``TrainSettings``, ...) are frozen dataclasses that
+inherit :class:`Validated` and declare ``constraints = {field: constraint}`` with
+:class:`Interval` and :class:`Options` (as scikit-learn's ``_parameter_constraints``); the
+values are checked when the object is built, before any work starts, and a bad one raises
+:class:`~ngn_clarity.errors.SettingsError` naming the allowed range (the CLI exits 2).
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+from .errors import SettingsError
 
 #: Environment variable that overrides the default data directory.
 DATA_DIR_ENV = "CLARITY_DATA_DIR"
@@ -48,3 +61,95 @@ MAX_CLASS_IMBALANCE = 2.0
 # --- fingerprint ---------------------------------------------------------------------------
 #: Floats per clip in the "DNA" fingerprint (the seed's 64).
 FINGERPRINT_LENGTH = 64
+
+#: A DC offset (|mean| of a channel) above this, dBFS, gets a validation warning.
+DC_OFFSET_WARN_DBFS = -40.0
+#: A clip whose energy at or above 20 Hz is below this fraction of its total energy is
+#: refused: it is essentially DC or infrasound (nothing a model should learn from).
+MIN_AUDIBLE_ENERGY_FRACTION = 0.01
+
+# --- constraints -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A number of ``kind`` (int or float) between ``low`` and ``high`` (None = unbounded)."""
+
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    closed: str = "both"
+    """Which ends belong to the interval: both, left, right or neither."""
+
+    def accepts(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if self.kind is int and not float(value).is_integer():
+            return False
+        if isinstance(value, float) and not math.isfinite(value):
+            return False
+        lo_ok = self.low is None or (value >= self.low if self.closed in ("both", "left")
+                                     else value > self.low)
+        hi_ok = self.high is None or (value <= self.high if self.closed in ("both", "right")
+                                      else value < self.high)
+        return lo_ok and hi_ok
+
+    def describe(self) -> str:
+        what = "an integer" if self.kind is int else "a number"
+        if self.low is None and self.high is None:
+            return what
+        if self.high is None:
+            return f"{what} {'>=' if self.closed in ('both', 'left') else '>'} {self.low:g}"
+        if self.low is None:
+            return f"{what} {'<=' if self.closed in ('both', 'right') else '<'} {self.high:g}"
+        left = "[" if self.closed in ("both", "left") else "("
+        right = "]" if self.closed in ("both", "right") else ")"
+        return f"{what} in {left}{self.low:g}, {self.high:g}{right}"
+
+
+@dataclass(frozen=True)
+class Options:
+    """One of a fixed set of values."""
+
+    values: tuple
+
+    def accepts(self, value: Any) -> bool:
+        return value in self.values
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(repr(v) for v in self.values)
+
+
+def check(name: str, value: Any, constraint: Any) -> None:
+    """Raise :class:`SettingsError` unless ``value`` meets ``constraint``.
+
+    ``constraint`` is an :class:`Interval`, :class:`Options`, ``None`` (the value may be
+    None) or a tuple of those (any one may hold).
+    """
+    options = constraint if isinstance(constraint, tuple) else (constraint,)
+    for c in options:
+        if (c is None and value is None) or (c is not None and c.accepts(value)):
+            return
+    allowed = " or ".join("None" if c is None else c.describe() for c in options)
+    raise SettingsError(f"{name.replace('_', '-')} must be {allowed}, not {value!r}")
+
+
+class Validated:
+    """Mixin for frozen dataclasses: ``constraints`` are checked when an instance is made."""
+
+    constraints: ClassVar[dict[str, Any]] = {}
+
+    def __post_init__(self) -> None:
+        for f in fields(self):  # type: ignore[arg-type]
+            if f.name in self.constraints:
+                check(f.name, getattr(self, f.name), self.constraints[f.name])
+        self.check_together()
+
+    def check_together(self) -> None:
+        """Constraints between fields; override (raise :class:`SettingsError`)."""
+
+
+#: Shared constraints, reused by every settings class that has such a field.
+JOBS_RANGE = (None, Interval(int, 1, 1024))
+TARGET_LUFS_RANGE = Interval(float, -70.0, 0.0, closed="neither")
+SEED_RANGE = Interval(int, 0, 2**32 - 1)

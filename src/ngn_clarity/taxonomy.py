@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Iterable, Sequence
 
+from .errors import TaxonomyError
+
 SUBSETS: tuple[str, ...] = ("gold", "flawed")
 INSTRUMENTS: tuple[str, ...] = ("drums", "vocals", "bass", "guitar", "keys")
 NO_FLAW = "none"
@@ -131,10 +133,6 @@ CANONICAL_NAME = re.compile(
     r"_(?P<index>\d{3,})"
     r"\.(?P<ext>[A-Za-z0-9]+)$"
 )
-
-
-class TaxonomyError(ValueError):
-    """A name or label that the taxonomy cannot accept; the message says why."""
 
 
 def flaw(slug: str) -> Flaw:

@@ -2,11 +2,15 @@
 
 Both steps walk a source folder, decide each file's instrument/source (and flaw) from its
 name and folders with :func:`ngn_clarity.taxonomy.classify`, screen the audio (readable,
-non-empty, finite, not silent), skip exact duplicates by SHA-256, and copy the file into
-``raw/<subset>/<instrument>/`` under the next free canonical name. Copies are verified by
-hash and never replace an existing file; the source is never modified (``--move`` removes
-it only after a verified copy on the same file system). Each placed clip gets a label record
-that keeps its original name.
+non-empty, finite, not silent), and copy the file into ``raw/<subset>/<instrument>/`` under
+the next free canonical name. Copies are verified by hash and never replace an existing
+file; the source is never modified (``--move`` removes it only after a verified copy on the
+same file system). Each placed clip gets a label record that keeps its original name, path
+and hash.
+
+A file whose content is already in ``raw/`` (imported before, or a copy of another) is not
+copied again: it is counted in the step's notes as already there, not as a problem, so an
+unchanged re-run succeeds.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import audio, taxonomy
+from ..catalog import scan
 from ..fsutil import copy_no_clobber, os_reason, sha256_file, walk_files
 from ..layout import Layout
-from ..outcome import StepReport
+from ..outcome import Skipped, StepReport
 from ..records import ClipRecord, write_record
 
 #: Canonical numbers are tried upwards from the next free one at most this many times.
@@ -43,13 +48,14 @@ def screen(path: Path) -> Screened:
 
 
 def known_hashes(layout: Layout) -> dict[str, str]:
-    """SHA-256 -> path of every audio file already in ``raw/``."""
+    """SHA-256 -> path of every audio file already in ``raw/``, and of every original a
+    record says a clip was imported or cut from."""
     hashes: dict[str, str] = {}
-    for clip in layout.iter_clips("raw"):
-        try:
-            hashes.setdefault(sha256_file(clip.path), str(clip.path))
-        except OSError:
-            continue
+    for entry in scan(layout).entries:
+        if entry.sha256:
+            hashes.setdefault(entry.sha256, str(entry.clip.path))
+        if entry.record is not None and entry.record.original_sha256:
+            hashes.setdefault(entry.record.original_sha256, str(entry.clip.path))
     return hashes
 
 
@@ -98,6 +104,7 @@ def place(layout: Layout, src: Path, screened: Screened, subset: str,
         file=dest.name, subset=subset, instrument=cls.instrument, source=cls.source,
         flawed_type=cls.flaw or taxonomy.NO_FLAW, sha256=screened.sha256, origin=origin,
         original_name=src.name, original_path=str(src.resolve()),
+        original_sha256=screened.sha256, severity=0.0 if subset == "gold" else None,
         extra={"sample_rate": screened.info.sample_rate, "channels": screened.info.channels,
                "duration_s": round(screened.info.duration_s, 6)}))
     note = ""
@@ -125,6 +132,7 @@ def _ingest(layout: Layout, source_dir: Path, subset: str, origin: str, step: st
         report.errors.append(f"source folder {source_dir} does not exist")
         return report
     hashes = known_hashes(layout)
+    already: list[Skipped] = []
     raw_root = layout.raw.resolve()
     for path in walk_files(source_dir, report.skipped):
         if raw_root in path.resolve().parents:
@@ -149,7 +157,7 @@ def _ingest(layout: Layout, source_dir: Path, subset: str, origin: str, step: st
             report.skip(path, e.reason)
             continue
         if screened.sha256 in hashes:
-            report.skip(path, f"duplicate of {hashes[screened.sha256]} (same content)")
+            already.append(Skipped(str(path), f"already in raw/ as {hashes[screened.sha256]}"))
             continue
         try:
             dest, note = place(layout, path, screened, subset, cls, origin, move)
@@ -163,6 +171,10 @@ def _ingest(layout: Layout, source_dir: Path, subset: str, origin: str, step: st
         if note:
             entry["note"] = note
         report.done.append(entry)
+    if already:
+        report.notes.append(f"{len(already)} file(s) already in raw/ (same content), not "
+                            f"copied again")
+        report.warnings += already
     return report
 
 

@@ -1,9 +1,11 @@
 """``--manifest``: ``manifest.json`` with what ``raw/`` holds.
 
-Per file: path, subset, instrument, source, flawed_type, duration, sample rate, channels,
-format, size and SHA-256 (header facts only; ``--validate`` decodes the audio). Counts per
+Per file: path, subset, instrument, source, flawed_type, group, duration, sample rate,
+channels, format, size and SHA-256 (header facts only; ``--validate`` decodes the audio),
+and for a clip the catalog refuses (:mod:`ngn_clarity.catalog`) the reason. Counts per
 subset/instrument/flaw and the seed's summary numbers (gold, flawed, total, total floats =
-total x 64). Files that cannot be read are listed under ``problems``.
+total x 64) count the clips that are not refused. Files that cannot be read are listed
+under ``problems``.
 """
 
 from __future__ import annotations
@@ -13,36 +15,36 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .. import audio, settings, taxonomy
-from ..fsutil import atomic_write_json, os_reason, sha256_file
+from ..catalog import Catalog, scan
+from ..fsutil import atomic_write_json
 from ..layout import Layout
 from ..outcome import Skipped
-from ..records import clip_labels
 
 MANIFEST_VERSION = 1
 
 
-def build_manifest(layout: Layout) -> dict[str, Any]:
+def build_manifest(layout: Layout, catalog: Catalog | None = None) -> dict[str, Any]:
     skipped: list[Skipped] = []
     files: list[dict[str, Any]] = []
-    for clip in layout.iter_clips("raw", skipped):
+    refused: list[dict[str, Any]] = []
+    for e in (catalog or scan(layout)).entries:
+        clip = e.clip
         try:
             i = audio.info(clip.path)
-            digest = sha256_file(clip.path)
-            size = clip.path.stat().st_size
-        except audio.AudioError as e:
-            skipped.append(Skipped(str(clip.path), e.reason))
+        except audio.AudioError as err:
+            skipped.append(Skipped(str(clip.path), err.reason))
             continue
-        except OSError as e:
-            skipped.append(Skipped(str(clip.path), os_reason(e)))
-            continue
-        source, flawed_type = clip_labels(layout, clip)
-        files.append({
-            "path": clip.path.relative_to(layout.root).as_posix(),
-            "subset": clip.subset, "instrument": clip.instrument, "source": source,
-            "flawed_type": flawed_type, "duration_s": round(i.duration_s, 6),
-            "sample_rate": i.sample_rate, "channels": i.channels, "frames": i.frames,
-            "format": i.format, "subtype": i.subtype, "bytes": size, "sha256": digest,
-        })
+        row = {
+            "path": e.rel_source, "subset": clip.subset, "instrument": clip.instrument,
+            "source": e.source, "flawed_type": e.flawed_type, "group": e.group,
+            "duration_s": round(i.duration_s, 6), "sample_rate": i.sample_rate,
+            "channels": i.channels, "frames": i.frames, "format": i.format,
+            "subtype": i.subtype, "bytes": clip.path.stat().st_size, "sha256": e.sha256,
+        }
+        if e.refusal is not None:
+            refused.append({**row, "reason": e.refusal})
+        else:
+            files.append(row)
 
     counts: dict[str, Any] = {"gold": {}, "flawed": {}}
     durations: dict[str, dict[str, float]] = {"gold": {}, "flawed": {}}
@@ -77,12 +79,13 @@ def build_manifest(layout: Layout) -> dict[str, Any]:
         "sample_rates": dict(sorted(Counter(f["sample_rate"] for f in files).items())),
         "channels": dict(sorted(Counter(f["channels"] for f in files).items())),
         "files": files,
+        "refused": refused,
         "problems": [{"path": s.path, "reason": s.reason} for s in skipped],
     }
 
 
-def write_manifest(layout: Layout) -> dict[str, Any]:
+def write_manifest(layout: Layout, catalog: Catalog | None = None) -> dict[str, Any]:
     """Build the manifest and write it atomically to ``<data>/manifest.json``."""
-    manifest = build_manifest(layout)
+    manifest = build_manifest(layout, catalog)
     atomic_write_json(layout.manifest, manifest)
     return manifest

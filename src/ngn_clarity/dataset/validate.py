@@ -1,27 +1,36 @@
-"""``--validate``: check the tree and every clip; errors fail, warnings only inform.
+"""``--validate``: check the tree and every clip; errors keep a clip out of every table.
 
-Errors: a missing folder, a file that cannot be decoded (empty, truncated, not audio), NaN/Inf
-samples, digital silence, a clip shorter than ``settings.MIN_DURATION_S``, a flawed clip whose
-name names no flaw of its instrument, the same content in gold and flawed.
-Warnings: short or very long clips, clipped runs, non-canonical names, stray files,
-duplicates within a subset, and class balance against the seed's targets.
+Errors (the clip is refused): a missing folder; a file that cannot be decoded (empty,
+truncated, not audio, not a regular file); NaN/Inf samples; digital silence; a clip shorter
+than ``settings.MIN_DURATION_S``; a clip whose energy is essentially DC or below 20 Hz; and
+the catalog's refusals (:mod:`ngn_clarity.catalog`: shared output names, corrupt records, a
+flawed clip that names no flaw, the same content in gold and flawed).
+Warnings: short or very long clips, clipped runs, a DC offset, non-canonical names, stray
+files, duplicates within a subset, and class balance against the seed's targets.
+
+:func:`audio_checks` is a pure function of the decoded samples, so the one-pass pipeline
+task runs it on the samples it already has; its verdicts are cached by content hash.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from .. import audio, settings, taxonomy
 from ..cache import Cache
 from ..cache import key as cache_key
+from ..catalog import Catalog, Entry, scan
 from ..executor import run_tasks
-from ..fsutil import os_reason, sha256_file
 from ..layout import Layout
-from ..outcome import Skipped
-from ..records import clip_labels
+from ..outcome import progress_bar
+
+#: Bump when the checks change what they accept.
+CHECKS_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -38,10 +47,12 @@ class Finding:
 class ValidationReport:
     findings: list[Finding] = field(default_factory=list)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    """instrument -> {"gold": n, "flawed": n, <flaw>: n, ...}"""
+    """instrument -> {"gold": n, "flawed": n, <flaw>: n, ...} (usable clips only)"""
     files_checked: int = 0
     decoded: int = 0
     """Files decoded in this run (the others' audio checks came from the cache)."""
+    refused: dict[str, str] = field(default_factory=dict)
+    """Path of every refused clip -> its one reason."""
 
     @property
     def errors(self) -> list[Finding]:
@@ -60,9 +71,6 @@ class ValidationReport:
 
     def table(self) -> str:
         """A fixed-width table: clips per instrument and flaw, errors and warnings."""
-        per_file: dict[str, list[Finding]] = defaultdict(list)
-        for f in self.findings:
-            per_file[f.path].append(f)
         head = f"{'instrument':<10} {'gold':>5} {'flawed':>6}  flaws (count per class)"
         lines = [head, "-" * len(head)]
         for inst in taxonomy.INSTRUMENTS:
@@ -92,27 +100,61 @@ def clipped_runs(samples: np.ndarray, level: float = settings.CLIP_LEVEL,
     return total
 
 
-_THRESHOLDS = {k: getattr(settings, k) for k in (
-    "MIN_DURATION_S", "SHORT_DURATION_S", "MAX_DURATION_S", "SILENCE_PEAK", "CLIP_LEVEL",
-    "CLIP_RUN", "MIN_SAMPLE_RATE", "MAX_SAMPLE_RATE", "MAX_CHANNELS")}
+def audible_fraction(samples: np.ndarray, sample_rate: int) -> float:
+    """Share of the mono downmix's energy at or above 20 Hz (1.0 for most music).
+
+    The energy below 20 Hz (DC included) is measured on 1 ms block means (a cheap low-pass
+    that keeps everything under 20 Hz) through a 4th-order Butterworth low-pass at 20 Hz
+    (zero phase), and subtracted from the total. A constant (DC-only) file reads 0.0.
+    """
+    from scipy.signal import butter, sosfiltfilt
+
+    x = audio.to_mono(samples).astype(np.float64)
+    total = float(np.mean(x * x))
+    if total <= 0.0:
+        return 0.0
+    block = max(1, sample_rate // 1000)
+    n = len(x) // block
+    if n < 16:  # under 16 ms: measure the mean only
+        low = float(np.mean(x)) ** 2
+    else:
+        coarse = x[: n * block].reshape(n, block).mean(axis=1)
+        sos = butter(4, 20.0, fs=sample_rate / block, output="sos")
+        lp = sosfiltfilt(sos, coarse, padlen=min(3 * 13, n - 1))
+        low = float(np.mean(lp * lp))
+    return max(0.0, 1.0 - low / total)
 
 
-def audio_checks(path) -> dict:
-    """Checks that need the decoded audio: ``{"usable": bool, "findings": [[level, msg]]}``."""
-    try:
-        samples, sr = audio.read_usable(path)
-    except audio.AudioError as e:
-        return {"usable": False, "findings": [["error", e.reason]]}
-    duration = samples.shape[0] / sr
+def dc_offset_dbfs(samples: np.ndarray) -> float:
+    """Largest channel mean (DC offset) in dBFS; -inf for none."""
+    dc = float(np.max(np.abs(np.mean(samples, axis=0, dtype=np.float64))))
+    return 20.0 * math.log10(dc) if dc > 0 else -math.inf
+
+
+def audio_checks(samples: np.ndarray, sample_rate: int) -> dict[str, Any]:
+    """Checks on decoded samples: ``{"usable": bool, "findings": [[level, message], ...]}``."""
+    problem = audio.content_problem(samples)
+    if problem:
+        return {"usable": False, "findings": [["error", problem]]}
+    duration = samples.shape[0] / sample_rate
     if duration < settings.MIN_DURATION_S:
         return {"usable": False, "findings": [
             ["error", f"too short ({duration:.3f} s < {settings.MIN_DURATION_S} s)"]]}
+    audible = audible_fraction(samples, sample_rate)
+    if audible < settings.MIN_AUDIBLE_ENERGY_FRACTION:
+        return {"usable": False, "findings": [
+            ["error", f"no audible content: {100 * (1 - audible):.1f} % of the energy is DC "
+                      f"or below 20 Hz"]]}
     findings = []
     if duration < settings.SHORT_DURATION_S:
         findings.append(["warning", f"short clip ({duration:.2f} s)"])
     elif duration > settings.MAX_DURATION_S:
         findings.append(["warning", f"long clip ({duration:.0f} s > "
                                     f"{settings.MAX_DURATION_S:.0f} s)"])
+    dc = dc_offset_dbfs(samples)
+    if dc > settings.DC_OFFSET_WARN_DBFS:
+        findings.append(["warning", f"DC offset of {dc:.1f} dBFS (over "
+                                    f"{settings.DC_OFFSET_WARN_DBFS:g} dBFS)"])
     runs = clipped_runs(samples)
     if runs:
         findings.append(["warning", f"clipping: {runs} run(s) of >= {settings.CLIP_RUN} "
@@ -120,79 +162,92 @@ def audio_checks(path) -> dict:
     return {"usable": True, "findings": findings}
 
 
-def validate(layout: Layout, jobs: int | None = None) -> ValidationReport:
-    """Check the tree and every clip. The checks that decode audio are cached by content
-    hash and run in ``jobs`` processes (default: all cores)."""
+def check_file(path: str) -> dict[str, Any]:
+    """Decode ``path`` and run :func:`audio_checks` (an unreadable file is an error)."""
+    try:
+        samples, sr = audio.read(path)
+    except audio.AudioError as e:
+        return {"usable": False, "findings": [["error", e.reason]]}
+    return audio_checks(samples, sr)
+
+
+_THRESHOLDS = {k: getattr(settings, k) for k in (
+    "MIN_DURATION_S", "SHORT_DURATION_S", "MAX_DURATION_S", "SILENCE_PEAK", "CLIP_LEVEL",
+    "CLIP_RUN", "MIN_SAMPLE_RATE", "MAX_SAMPLE_RATE", "MAX_CHANNELS", "DC_OFFSET_WARN_DBFS",
+    "MIN_AUDIBLE_ENERGY_FRACTION")}
+
+
+def verdict_key(sha256: str) -> str:
+    """Cache key of a file's audio-check verdict: its content and the thresholds."""
+    return cache_key("validate", sha256, _THRESHOLDS, CHECKS_VERSION)
+
+
+def verdicts(layout: Layout, entries: list[Entry], jobs: int | None = None,
+             progress: bool = False) -> tuple[dict[str, dict], int]:
+    """Audio-check verdict of every entry by content hash (cached); returns (verdicts, decoded)."""
+    cache = Cache(layout.cache, "validate")
+    out: dict[str, dict] = {}
+    misses: dict[str, str] = {}  # sha -> one path with that content
+    for e in entries:
+        if e.sha256 in out or e.sha256 in misses:
+            continue
+        hit = cache.get(verdict_key(e.sha256))
+        if hit is not None:
+            out[e.sha256] = hit
+        else:
+            misses[e.sha256] = str(e.clip.path)
+    shas = list(misses)
+    with progress_bar(len(shas), "validate", progress) as bar:
+        for i, checked in run_tasks(check_file, [misses[s] for s in shas], jobs=jobs):
+            out[shas[i]] = checked
+            cache.put(verdict_key(shas[i]), checked)
+            bar.update(1)
+    return out, len(shas)
+
+
+def validate(layout: Layout, jobs: int | None = None, progress: bool = False,
+             catalog: Catalog | None = None) -> ValidationReport:
+    """Check the tree and every clip (see the module doc)."""
     report = ValidationReport()
     for d in layout.tree_dirs():
         if d.parent.parent == layout.raw and not d.is_dir():
             report.add("error", d, "missing folder (run --init)")
-    skipped: list[Skipped] = []
-    hashes: dict[str, list[tuple[str, str]]] = defaultdict(list)  # sha -> [(subset, path)]
+    cat = catalog or scan(layout)
+    report.files_checked = len(cat.entries)
+    checkable = [e for e in cat.entries if e.sha256]
+    found, report.decoded = verdicts(layout, checkable, jobs, progress)
     counts = {inst: defaultdict(int) for inst in taxonomy.INSTRUMENTS}
-    cache = Cache(layout.cache, "validate")
-    entries = []  # [clip, digest, checked-or-None]
-    for clip in layout.iter_clips("raw", skipped):
-        report.files_checked += 1
-        try:
-            digest = sha256_file(clip.path)
-        except OSError as e:
-            report.add("error", clip.path, os_reason(e))
+    for e in cat.entries:
+        path = e.clip.path
+        verdict = found.get(e.sha256, {"usable": True, "findings": []})
+        for level, message in verdict["findings"]:
+            report.add(level, path, message)
+        if e.refusal is not None:
+            report.add("error", path, e.refusal)
+        for w in e.warnings:
+            report.add("warning", path, w)
+        reason = first_error(e, verdict)
+        if reason is not None:
+            report.refused[str(path)] = reason
             continue
-        entries.append([clip, digest, cache.get(cache_key("validate", digest, _THRESHOLDS))])
-    # decode only files not checked before with these thresholds, in parallel
-    misses = [e for e in entries if e[2] is None]
-    for i, checked in run_tasks(audio_checks, [str(e[0].path) for e in misses], jobs=jobs):
-        misses[i][2] = checked
-        cache.put(cache_key("validate", misses[i][1], _THRESHOLDS), checked)
-        report.decoded += 1
-    for clip, digest, checked in entries:
-        for level, message in checked["findings"]:
-            report.add(level, clip.path, message)
-        if not checked["usable"]:
-            continue
-        hashes[digest].append((clip.subset, str(clip.path)))
-        _check_name(report, layout, clip)
-        _, flaw = clip_labels(layout, clip)
-        c = counts[clip.instrument]
-        c[clip.subset] += 1
-        if clip.subset == "flawed" and flaw != taxonomy.NO_FLAW:
-            c[flaw] += 1
-    for s in skipped:
+        c = counts[e.clip.instrument]
+        c[e.clip.subset] += 1
+        if e.clip.subset == "flawed":
+            c[e.flawed_type] += 1
+    for s in cat.skipped:
         report.add("warning", s.path, s.reason)
-    for digest, where in hashes.items():
-        if len(where) < 2:
-            continue
-        where.sort(key=lambda sp: taxonomy.SUBSETS.index(sp[0]))  # gold first
-        subsets = {s for s, _ in where}
-        paths = ", ".join(p for _, p in where[1:])
-        if len(subsets) > 1:
-            report.add("error", where[0][1], f"same content in gold and flawed: {paths}")
-        else:
-            report.add("warning", where[0][1], f"duplicate content: {paths}")
     report.counts = {inst: dict(c) for inst, c in counts.items()}
     _check_balance(report, layout)
     return report
 
 
-def _check_name(report: ValidationReport, layout: Layout, clip) -> None:
-    try:
-        parsed = taxonomy.parse_canonical(clip.name)
-    except taxonomy.TaxonomyError:
-        parsed = None
-        report.add("warning", clip.path, "not a canonical name (<source>_<NNN>.<ext> or "
-                                         "<source>_flawed_<flaw>_<NNN>.<ext>)")
-    if clip.subset == "flawed":
-        try:
-            flaw = taxonomy.flaw_from_name(clip.instrument, clip.name)
-        except taxonomy.TaxonomyError as e:
-            report.add("error", clip.path, f"cannot label: {e}")
-            return
-        if flaw == taxonomy.NO_FLAW:
-            report.add("error", clip.path, f"flawed clip names no flaw (expected one of "
-                                           f"{', '.join(taxonomy.flaws_for(clip.instrument))})")
-    elif parsed is not None and parsed.flaw is not None:
-        report.add("warning", clip.path, "gold clip has a flawed name")
+def first_error(entry: Entry, verdict: dict | None) -> str | None:
+    """The one reason a clip is refused (catalog first, then its audio), or None."""
+    if entry.refusal is not None:
+        return entry.refusal
+    if verdict is not None and not verdict["usable"]:
+        return next(m for lv, m in verdict["findings"] if lv == "error")
+    return None
 
 
 def _check_balance(report: ValidationReport, layout: Layout) -> None:
@@ -215,3 +270,4 @@ def _check_balance(report: ValidationReport, layout: Layout) -> None:
         if len(present) > 1 and max(present) > settings.MAX_CLASS_IMBALANCE * min(present):
             report.add("warning", where / "flawed" / inst,
                        f"flaw classes unbalanced ({min(present)}..{max(present)} per class)")
+

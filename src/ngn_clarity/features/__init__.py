@@ -2,7 +2,8 @@
 
 * :mod:`.schema`: the 64 ordered feature specs (seed and extended), the one source of truth;
 * :mod:`.extract`: samples -> fingerprint (pure);
-* :mod:`.tables`: every clip -> ``features.csv/.pkl/.parquet``, ``labels.csv``, metadata;
+* :mod:`.tables`: :func:`build_tables`, every clip -> ``features.csv/.pkl/.parquet``,
+  ``labels.csv``, metadata;
 * :mod:`.analyze`: statistics and plots.
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 os.environ.setdefault("NUMBA_CACHE_DIR", str(Path.home() / ".cache" / "ngn-clarity" / "numba"))
 
 from .schema import DEFAULT_SCHEMA, SCHEMAS, FeatureSpec, csv_header, names, specs  # noqa: E402
-from .tables import extract, load_training_table  # noqa: E402
+from .tables import build_tables, load_training_table  # noqa: E402
 
-__all__ = ["DEFAULT_SCHEMA", "SCHEMAS", "FeatureSpec", "csv_header", "extract",
+__all__ = ["DEFAULT_SCHEMA", "SCHEMAS", "FeatureSpec", "build_tables", "csv_header",
            "load_training_table", "names", "specs"]

@@ -23,19 +23,16 @@ import numpy as np
 from .. import taxonomy
 from ..fsutil import atomic_path, atomic_write_json, sha256_file
 from ..layout import Layout
-from .tables import FEATURES_CSV, FEATURES_PARQUET, LABELS_CSV
+from .tables import FEATURES_PARQUET, METADATA_JSON
 
 #: |Cohen's d| below this: the feature does not separate gold from flawed for an instrument.
 SEPARATION_D = 0.2
 
 
 def _frame(layout: Layout):
-    import pandas as pd
+    from .tables import load_training_table
 
-    path = layout.features / FEATURES_PARQUET
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist: run --extract first")
-    return pd.read_parquet(path)
+    return load_training_table(layout.root)
 
 
 def _stats_rows(df, cols: list[str]) -> list[dict[str, Any]]:
@@ -63,7 +60,7 @@ def cohens_d(a: np.ndarray, b: np.ndarray) -> float:
 
 def _inputs_digest(layout: Layout) -> str:
     h = hashlib.sha256()
-    for name in (FEATURES_CSV, LABELS_CSV):
+    for name in (FEATURES_PARQUET, METADATA_JSON):
         h.update(sha256_file(layout.features / name).encode())
     return h.hexdigest()
 
@@ -76,6 +73,11 @@ def analyze(layout: Layout, force: bool = False) -> dict[str, Any]:
     """
     import pandas as pd
 
+    with layout.lock():
+        return _analyze(layout, force, pd)
+
+
+def _analyze(layout: Layout, force: bool, pd) -> dict[str, Any]:
     df = _frame(layout)
     out = layout.features / "analysis"
     digest = _inputs_digest(layout)
@@ -90,7 +92,7 @@ def analyze(layout: Layout, force: bool = False) -> dict[str, Any]:
             pass
     out.mkdir(parents=True, exist_ok=True)
     cols = [c for c in df.columns[3:3 + 64]]
-    schema = "extended" if "band_20_60" in cols else "seed"
+    schema = "seed" if cols[-1] == "reserved_41" else "extended"
     named = [c for c in cols if not c.startswith("reserved_")]
     values = df[cols].to_numpy(dtype=float)
 

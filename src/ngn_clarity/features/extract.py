@@ -77,11 +77,12 @@ def _onsets(env: np.ndarray) -> np.ndarray:
     return np.array(picked, dtype=int)
 
 
-def _loudness(samples: np.ndarray, sample_rate: int) -> dict[str, float]:
+def _loudness(samples: np.ndarray, sample_rate: int,
+              report: loudness.LoudnessReport | None = None) -> dict[str, float]:
     peak = float(np.max(np.abs(samples))) if samples.size else 0.0
     peak_db = 20 * math.log10(peak) if peak > 0 else -120.0
     try:
-        r = loudness.measure(samples, sample_rate, true_peak=False)
+        r = report or loudness.measure(samples, sample_rate, true_peak=False)
     except loudness.SilentAudioError:
         return {"integrated": -70.0, "lra": 0.0, "momentary_max": -70.0, "peak": peak_db}
     return {"integrated": r.integrated_lufs, "lra": r.loudness_range_lu,
@@ -90,8 +91,8 @@ def _loudness(samples: np.ndarray, sample_rate: int) -> dict[str, float]:
             "peak": peak_db}
 
 
-def feature_values(samples: np.ndarray, sample_rate: int,
-                   schema: str = DEFAULT_SCHEMA) -> dict[str, float]:
+def feature_values(samples: np.ndarray, sample_rate: int, schema: str = DEFAULT_SCHEMA,
+                   loudness_report: loudness.LoudnessReport | None = None) -> dict[str, float]:
     """Every feature ``schema`` needs, by name (reserved slots are left out)."""
     import librosa
 
@@ -124,7 +125,7 @@ def feature_values(samples: np.ndarray, sample_rate: int,
     peak = float(np.max(np.abs(y)))
     rms_all = float(np.sqrt(np.mean(np.square(y, dtype=np.float64))))
     mean_abs = float(np.mean(np.abs(y), dtype=np.float64))
-    loud = _loudness(x, sample_rate)
+    loud = _loudness(x, sample_rate, loudness_report)
 
     v: dict[str, float] = {
         "spectral_centroid": _stats(centroid, active)[0],
@@ -230,22 +231,33 @@ def _blas():
     return ThreadpoolController()
 
 
-def fingerprint(samples: np.ndarray, sample_rate: int,
-                schema: str = DEFAULT_SCHEMA) -> tuple[np.ndarray, int]:
+def fingerprint(samples: np.ndarray, sample_rate: int, schema: str = DEFAULT_SCHEMA, *,
+                loudness_report: loudness.LoudnessReport | None = None) -> tuple[np.ndarray, int]:
     """The 64-float fingerprint in schema order, and how many values the guard replaced.
+
+    ``loudness_report`` is ``loudness.measure(samples, sample_rate, true_peak=False)`` when
+    the caller already has it (the normalizer does); it gives the same values.
 
     Runs with one BLAS thread: a multi-threaded matrix product sums in another order, and
     the same clip must give the same bits in this process, a pool worker or a Dask worker.
     """
     with _blas().limit(limits=1, user_api="blas"):
-        values = feature_values(samples, sample_rate, schema)
+        values = feature_values(samples, sample_rate, schema, loudness_report)
     out = np.array([values.get(s.name, 0.0) for s in specs(schema)], dtype=np.float64)
     bad = ~np.isfinite(out)
     out[bad] = 0.0
     return out, int(bad.sum())
 
 
-def describe(samples: np.ndarray, sample_rate: int, schema: str = DEFAULT_SCHEMA) -> dict[str, Any]:
+def describe(samples: np.ndarray, sample_rate: int, schema: str = DEFAULT_SCHEMA, *,
+             loudness_report: loudness.LoudnessReport | None = None) -> dict[str, Any]:
     """``{name: value}`` in schema order (what ``clarity features FILE --json`` prints)."""
-    vec, _ = fingerprint(samples, sample_rate, schema)
+    vec, _ = fingerprint(samples, sample_rate, schema, loudness_report=loudness_report)
     return {s.name: float(v) for s, v in zip(specs(schema), vec)}
+
+
+def warm_up() -> None:
+    """Compile (or load from NUMBA_CACHE_DIR) librosa's JIT code once, before any pool starts,
+    so that workers load it from the cache instead of each compiling it."""
+    t = np.arange(4410) / 44100
+    fingerprint((0.1 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 44100, "extended")

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import numpy as np
 from scipy.signal import chirp
 
-from .schema import SCHEMA_VERSION, SCHEMAS, names
+from .schema import SCHEMA_VERSIONS, SCHEMAS, names
 
 #: Agreement a re-implementation must reach, per value: |got - want| <= atol + rtol * |want|.
 TOLERANCE = {"rtol": 1e-4, "atol": 1e-5}
@@ -70,7 +70,7 @@ SIGNALS: dict[str, tuple[str, Callable[[], tuple[np.ndarray, int]]]] = {
 def compute(schema: str) -> dict[str, Any]:
     from .extract import fingerprint
 
-    out: dict[str, Any] = {"schema": schema, "schema_version": SCHEMA_VERSION,
+    out: dict[str, Any] = {"schema": schema, "schema_version": SCHEMA_VERSIONS[schema],
                            "tolerance": TOLERANCE, "signals": {}}
     for name, (description, make) in SIGNALS.items():
         samples, sr = make()

@@ -21,7 +21,9 @@ from typing import Any
 
 from .. import settings
 
-SCHEMA_VERSION = 1
+#: Version of each schema: ``seed`` never changes; ``extended`` changes between releases
+#: (recorded in feature_metadata.json, the fingerprint cache key and the model card).
+SCHEMA_VERSIONS: dict[str, int] = {"seed": 1, "extended": 1}
 
 ANALYSIS: dict[str, Any] = {
     "sample_rate": 44100,
@@ -224,7 +226,7 @@ def csv_header(schema: str = DEFAULT_SCHEMA) -> list[str]:
 
 
 def metadata(schema: str = DEFAULT_SCHEMA) -> dict[str, Any]:
-    return {"schema": schema, "schema_version": SCHEMA_VERSION, "analysis": ANALYSIS,
+    return {"schema": schema, "schema_version": SCHEMA_VERSIONS[schema], "analysis": ANALYSIS,
             "features": [dict(index=i, **s.to_dict()) for i, s in enumerate(specs(schema))]}
 
 

@@ -1,18 +1,23 @@
-"""``--extract``: fingerprints of every clip into ``features/`` tables.
+"""``--extract``: fingerprints of every usable clip into the ``features/`` tables.
 
-Reads ``processed/`` (the -18 LUFS copies) for every clip of ``raw/``, and writes, each
+:func:`build_tables` fingerprints the processed (-18 LUFS) copy of every clip of ``raw/``
+that validation and normalization accepted (:mod:`ngn_clarity.work`), and writes, each
 atomically:
 
 * ``features.csv`` / ``features.pkl``: exactly ``file, subset, instrument`` + 64 floats;
 * ``labels.csv``: per clip (same key) source, ``flawed_type``, severity, group, preset, origin,
   original name, the 12 correction values (empty where unknown) and the engine parameters;
 * ``features.parquet``: the two joined (what :func:`load_training_table` returns);
-* ``feature_metadata.json``: schema, every spec, analysis parameters, package versions,
-  counts and the clips that could not be analysed, with reasons.
+* ``feature_metadata.json`` (last): schema and version, every spec, analysis parameters,
+  package versions, counts, every clip left out with its one reason, and the SHA-256 of
+  each table above, so a reader can tell a set torn by a killed run.
+
+A clip refused anywhere (validation, normalization) is in no table.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -22,17 +27,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
-from .. import audio, taxonomy
-from ..cache import Cache
-from ..cache import key as cache_key
-from ..executor import default_jobs, run_tasks
+from .. import taxonomy
+from ..catalog import Entry, scan
+from ..errors import DataDirError
 from ..fsutil import atomic_path, atomic_write_json, sha256_file
-from ..layout import Clip, Layout
-from ..normalize import output_path
+from ..layout import Layout
 from ..outcome import StepReport
-from ..records import CORRECTION_FIELDS, labels_from_name, read_record
+from ..records import CORRECTION_FIELDS
 from . import schema as schema_mod
 
 FEATURES_CSV = "features.csv"
@@ -40,11 +42,12 @@ FEATURES_PKL = "features.pkl"
 FEATURES_PARQUET = "features.parquet"
 LABELS_CSV = "labels.csv"
 METADATA_JSON = "feature_metadata.json"
+TABLES = (FEATURES_CSV, FEATURES_PKL, LABELS_CSV, FEATURES_PARQUET)
 LABEL_COLUMNS: tuple[str, ...] = (
     "source", "flawed_type", "severity", "group", "preset", "origin", "original_name",
     *CORRECTION_FIELDS, "params")
-_PACKAGES = ("ngn-clarity", "numpy", "scipy", "librosa", "soxr", "soundfile", "pyebur128",
-             "pandas", "pyarrow")
+_PACKAGES = ("ngn-clarity", "numpy", "scipy", "librosa", "soxr", "soundfile", "pyebur128", "pandas",
+             "pyarrow")
 
 
 def _package_versions() -> dict[str, str]:
@@ -57,66 +60,21 @@ def _package_versions() -> dict[str, str]:
     return out
 
 
-#: Part of every feature cache key: bump when extraction code changes its numbers.
-EXTRACTOR_VERSION = 1
-
-
-def feature_key(content_sha256: str, schema: str) -> str:
-    """Cache key of one file's fingerprint: its bytes, the schema and the code versions."""
-    return cache_key("features", content_sha256, schema, schema_mod.SCHEMA_VERSION,
-                     EXTRACTOR_VERSION)
-
-
-def _extract_one(job: tuple[str, str, str, str]) -> tuple[list[float] | None, int, str | None]:
-    """Worker: fingerprint one processed file and cache the result.
-
-    Returns (vector, replaced-by-guard count, error reason). The cache entry is written
-    atomically as soon as the vector exists, so a killed run keeps it.
-    """
-    from .extract import fingerprint
-
-    path, schema, cache_root, k = job
-    try:
-        samples, sr = audio.read_usable(path)
-        vec, replaced = fingerprint(samples, sr, schema)
-    except audio.AudioError as e:
-        return None, 0, e.reason
-    values = vec.tolist()
-    Cache(cache_root, "features").put(k, {"vector": values, "replaced": replaced})
-    return values, replaced, None
-
-
-def warm_up() -> None:
-    """Compile (or load from NUMBA_CACHE_DIR) librosa's JIT code once, before any pool starts,
-    so that workers load it from the cache instead of each compiling it."""
-    from .extract import fingerprint
-
-    t = np.arange(4410) / 44100
-    fingerprint((0.1 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 44100, "extended")
-
-
-def labels_for(layout: Layout, clip: Clip) -> dict[str, Any]:
+def labels_for(entry: Entry) -> dict[str, Any]:
     """Labels of one clip: its record if it has one, else what its name and folder say."""
-    stem = Path(clip.name).stem
     row: dict[str, Any] = {c: None for c in LABEL_COLUMNS}
-    rec = read_record(layout, clip.subset, clip.instrument, clip.name)
+    row.update(source=entry.source, flawed_type=entry.flawed_type, group=entry.group)
+    rec = entry.record
     if rec is not None:
-        x = rec.extra
-        row.update(source=rec.source, flawed_type=rec.flawed_type, origin=rec.origin,
-                   original_name=rec.original_name or None, severity=x.get("severity"),
-                   group=x.get("group"), preset=x.get("preset"),
-                   params=json.dumps(x["params"], sort_keys=True) if "params" in x else None)
-        for k, v in (x.get("correction") or {}).items():
-            if k in CORRECTION_FIELDS:
-                row[k] = v
-    else:
-        row["source"], row["flawed_type"] = labels_from_name(clip)
-    if clip.subset == "gold":
+        row.update(origin=rec.origin or None, original_name=rec.original_name or None,
+                   severity=rec.severity, preset=rec.preset or None,
+                   params=json.dumps(rec.params, sort_keys=True) if rec.params else None)
+        row.update(rec.correction or {})
+    if entry.clip.subset == "gold":
         row["flawed_type"] = taxonomy.NO_FLAW
         row["severity"] = 0.0 if row["severity"] is None else row["severity"]
         for k in CORRECTION_FIELDS:  # nothing to correct on a gold clip
             row[k] = 0.0 if row[k] is None else row[k]
-    row["group"] = row["group"] or f"{clip.instrument}/{stem}"
     return row
 
 
@@ -125,6 +83,7 @@ class ExtractResult:
     report: StepReport
     rows: int = 0
     failures: list[dict[str, str]] = field(default_factory=list)
+    """Every clip left out: ``{"file", "reason"}``."""
     replaced: int = 0
     computed: int = 0
     """Clips analysed in this run."""
@@ -132,6 +91,8 @@ class ExtractResult:
     """Clips whose fingerprint came from the cache."""
     table: Any = None
     """The joined features + labels DataFrame."""
+    written: bool = False
+    """False when the tables on disk were already exactly these."""
 
 
 def _write_frame(df, dest: Path, kind: str) -> None:
@@ -144,114 +105,160 @@ def _write_frame(df, dest: Path, kind: str) -> None:
             df.to_parquet(tmp, index=False)
 
 
-def extract(layout: Layout, schema: str = schema_mod.DEFAULT_SCHEMA, *, jobs: int | None = None,
-            scheduler: str | None = None, progress: bool = True,
-            write: bool = True) -> ExtractResult:
-    """Fingerprint every clip and write the tables (see the module doc).
-
-    A clip whose processed file (by content hash) was fingerprinted before with the same
-    schema and code is read from ``cache/features`` instead of being analysed again. With
-    ``write=False`` nothing is written; the joined table is in ``result.table``.
-    """
+def frames(schema: str, rows: list[tuple[Entry, list[float], int]]):
+    """(features, labels, joined) DataFrames of ``rows`` (entry, vector, replaced)."""
     import pandas as pd
 
-    schema_mod.specs(schema)  # validates the name
-    rep = StepReport("extract")
-    result = ExtractResult(rep)
-    if n := layout.remove_partial_files():
-        rep.notes.append(f"removed {n} temporary file(s) left by an interrupted run")
-    cache = Cache(layout.cache, "features")
-    clips: list[Clip] = []
-    outputs: list[tuple[list[float] | None, int, str | None] | None] = []
-    work: list[tuple[str, str, str, str]] = []
-    slot: list[int] = []
-    for clip in layout.iter_clips("raw", rep.skipped):
-        processed = output_path(layout, clip)
-        try:
-            k = feature_key(sha256_file(processed), schema)
-        except OSError:
-            rep.skip(clip.path, "no processed copy (run normalize first)")
-            result.failures.append({"file": str(clip.path), "reason": "not normalized"})
-            continue
-        clips.append(clip)
-        hit = cache.get(k)
-        if hit is not None:
-            outputs.append((hit["vector"], hit["replaced"], None))
-            result.cached += 1
-        else:
-            outputs.append(None)
-            slot.append(len(clips) - 1)
-            work.append((str(processed), schema, str(layout.cache), k))
-    if work and (scheduler or (jobs or default_jobs()) > 1):
-        warm_up()
-    bar = tqdm(total=len(work), desc=f"features ({schema})", unit="clip",
-               disable=None if progress else True, leave=False)
-    try:
-        for i, out in run_tasks(_extract_one, work, jobs=jobs, scheduler=scheduler):
-            outputs[slot[i]] = out
-            bar.update(1)
-    finally:
-        bar.close()
-    result.computed = len(work)
-    rows, label_rows = [], []
-    for clip, (vec, replaced, error) in zip(clips, outputs):
-        if error is not None:
-            rep.skip(clip.path, f"cannot analyse: {error}")
-            result.failures.append({"file": str(clip.path), "reason": error})
-            continue
-        result.replaced += replaced
-        key = {"file": clip.name, "subset": clip.subset, "instrument": clip.instrument}
-        rows.append({**key, **dict(zip(schema_mod.names(schema), vec))})
-        label_rows.append({**key, **labels_for(layout, clip)})
-
     header = schema_mod.csv_header(schema)
-    features = pd.DataFrame(rows, columns=header)
-    feature_cols = header[3:]
-    features[feature_cols] = features[feature_cols].astype("float64")
-    labels = pd.DataFrame(label_rows, columns=[*schema_mod.METADATA_COLUMNS, *LABEL_COLUMNS])
+    names = schema_mod.names(schema)
+    features = pd.DataFrame([{"file": e.clip.rel, "subset": e.clip.subset,
+                              "instrument": e.clip.instrument, **dict(zip(names, vec))}
+                             for e, vec, _ in rows], columns=header)
+    features[header[3:]] = features[header[3:]].astype("float64")
+    labels = pd.DataFrame([{"file": e.clip.rel, "subset": e.clip.subset,
+                            "instrument": e.clip.instrument, **labels_for(e)}
+                           for e, _, _ in rows],
+                          columns=[*schema_mod.METADATA_COLUMNS, *LABEL_COLUMNS])
     for col in ("severity", *CORRECTION_FIELDS):
         labels[col] = pd.to_numeric(labels[col], errors="coerce")
     order = ["subset", "instrument", "file"]
     features = features.sort_values(order, kind="stable").reset_index(drop=True)
     labels = labels.sort_values(order, kind="stable").reset_index(drop=True)
-    joined = features.merge(labels, on=list(schema_mod.METADATA_COLUMNS), how="left")
-    result.table = joined
-    result.rows = len(features)
-    if not write:
-        return result
+    joined = features.merge(labels, on=list(schema_mod.METADATA_COLUMNS), how="left",
+                            validate="one_to_one")
+    return features, labels, joined
 
+
+def content_digest(schema: str, joined, failures: list[dict[str, str]]) -> str:
+    """SHA-256 of what the tables say: every row's key, features and labels, what was left
+    out, and the schema's version."""
+    import hashlib
+
+    import pandas as pd
+
+    h = hashlib.sha256(json.dumps([schema, schema_mod.SCHEMA_VERSIONS[schema], failures],
+                                  sort_keys=True).encode())
+    h.update(pd.util.hash_pandas_object(joined, index=False).to_numpy().tobytes())
+    h.update(",".join(joined.columns).encode())
+    return h.hexdigest()
+
+
+def write_tables(layout: Layout, schema: str, features, labels, joined,
+                 counts: dict[str, Any], failures: list[dict[str, str]]) -> bool:
+    """Write the four tables, then the metadata that vouches for them (see module doc).
+
+    Nothing is written (returns False) when the tables on disk already say exactly this.
+    """
     out = layout.features
-    _write_frame(features, out / FEATURES_CSV, "csv")
-    _write_frame(features, out / FEATURES_PKL, "pkl")
-    _write_frame(labels, out / LABELS_CSV, "csv")
-    _write_frame(joined, out / FEATURES_PARQUET, "parquet")
-    values = features[feature_cols].to_numpy()
+    digest = content_digest(schema, joined, failures)
+    try:
+        if check_tables(layout).get("content_sha256") == digest:
+            return False
+    except DataDirError:
+        pass
+    for name, df, kind in ((FEATURES_CSV, features, "csv"), (FEATURES_PKL, features, "pkl"),
+                           (LABELS_CSV, labels, "csv"), (FEATURES_PARQUET, joined, "parquet")):
+        _write_frame(df, out / name, kind)
+    values = features.iloc[:, 3:].to_numpy()
     meta = schema_mod.metadata(schema)
     meta.update({
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "data_dir": str(layout.root),
         "source_audio": "processed/ (loudness-normalized copies of raw/)",
         "packages": _package_versions(),
-        "counts": {"rows": len(features), "computed": result.computed, "cached": result.cached,
+        "counts": {"rows": len(features), **counts,
                    "gold": int((features["subset"] == "gold").sum()),
                    "flawed": int((features["subset"] == "flawed").sum()),
                    "total_floats": int(values.size),
                    "nan": int(np.isnan(values).sum()), "inf": int(np.isinf(values).sum()),
-                   "non_finite_replaced_by_guard": result.replaced},
-        "failures": result.failures,
+                   "left_out": len(failures)},
+        "failures": failures,
         "files": {"features_csv": FEATURES_CSV, "features_pkl": FEATURES_PKL,
                   "labels_csv": LABELS_CSV, "features_parquet": FEATURES_PARQUET},
+        "sha256": {name: sha256_file(out / name) for name in TABLES},
+        "content_sha256": digest,
     })
     atomic_write_json(out / METADATA_JSON, meta)
+    return True
+
+
+def tables_from(done, schema: str, write: bool = True) -> ExtractResult:
+    """Fold a finished :class:`~ngn_clarity.work.Done` into the tables (and write them)."""
+    rep = StepReport("extract")
+    result = ExtractResult(rep)
+    for path, reason in done.refused.items():
+        rep.skip(path, reason)
+        result.failures.append({"file": path, "reason": reason})
+    rows = done.usable()
+    result.computed, result.cached = done.computed, len(rows) - done.computed
+    result.replaced = sum(r for _, _, r in rows)
+    features, labels, joined = frames(schema, rows)
+    result.table, result.rows = joined, len(features)
+    if write:
+        result.written = write_tables(
+            done.plan.layout, schema, features, labels, joined,
+            {"computed": result.computed, "cached": result.cached,
+             "non_finite_replaced_by_guard": result.replaced}, result.failures)
+    return result
+
+
+def build_tables(layout: Layout, schema: str = schema_mod.DEFAULT_SCHEMA, *,
+                 jobs: int | None = None, scheduler: str | None = None, progress: bool = True,
+                 write: bool = True) -> ExtractResult:
+    """Fingerprint every usable clip and write the tables (see the module doc).
+
+    A clip's fingerprint is cached by its raw content, its normalization settings, the
+    schema and the code versions, so a re-run analyses only what changed. With
+    ``write=False`` nothing is written; the joined table is in ``result.table``.
+    """
+    from ..work import Plan, execute
+
+    schema_mod.specs(schema)  # validates the name
+    layout.require()
+    with layout.lock() if write else contextlib.nullcontext():
+        removed = layout.remove_partial_files() if write else 0
+        plan = Plan.make(layout, scan(layout), None, schema)
+        done = execute(plan, jobs=jobs, scheduler=scheduler, progress=progress,
+                       desc=f"features ({schema})")
+        result = tables_from(done, schema, write)
+    if removed:
+        result.report.notes.append(f"removed {removed} temporary file(s) left by an "
+                                   f"interrupted run")
     return result
 
 
 def load_training_table(data_dir: str | os.PathLike | None = None):
-    """The joined training table (``features.parquet``): key, 64 features, labels."""
+    """The joined training table (``features.parquet``): key, 64 features, labels.
+
+    Raises :class:`~ngn_clarity.errors.DataDirError` if the tables are missing or were not
+    all written by one run (a run was killed while writing them).
+    """
     import pandas as pd
 
-    path = Layout.at(data_dir).features / FEATURES_PARQUET
+    layout = Layout.at(data_dir)
+    path = layout.features / FEATURES_PARQUET
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist: run `clarity features --extract`")
+        raise DataDirError(f"{path} does not exist: run `clarity run` (or `clarity features "
+                           f"--extract`)")
+    check_tables(layout)
     return pd.read_parquet(path)
 
+
+def check_tables(layout: Layout) -> dict[str, Any]:
+    """The tables' metadata, after checking every table is the one it vouches for."""
+    try:
+        meta = json.loads((layout.features / METADATA_JSON).read_text(encoding="utf-8"))
+        want = meta["sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise DataDirError(f"{layout.features / METADATA_JSON} is missing or unreadable: run "
+                           f"`clarity features --extract`") from None
+    for name, digest in want.items():
+        try:
+            if sha256_file(layout.features / name) != digest:
+                raise DataDirError(f"{layout.features / name} is not the table its metadata "
+                                   f"describes (a run was interrupted): run `clarity features "
+                                   f"--extract`")
+        except OSError:
+            raise DataDirError(f"{layout.features / name} is missing: run `clarity features "
+                               f"--extract`") from None
+    return meta

@@ -17,9 +17,13 @@ from typing import Any
 
 import numpy as np
 
+from dataclasses import dataclass
+
 from .. import taxonomy
-from ..fsutil import atomic_path, atomic_write_json
+from ..errors import AudioError, LoudnessError, ModelError
+from ..fsutil import atomic_write_json, publish_version
 from ..layout import Layout
+from ..settings import Interval, Validated
 from .train import load, models_dir
 
 INPUT = "input"
@@ -38,24 +42,29 @@ def _convert(model, n_inputs: int):
 
 
 def export_onnx(layout: Layout) -> list[Path]:
-    """Write the ONNX files next to the sklearn models; return their paths."""
-    card, clf, reg = load(layout)
-    out = models_dir(layout)
-    n = len(card["inputs"])
-    written = []
-    models = {"classifier": clf} if card["classifier_kind"] == "global" else {
-        f"classifier_{inst}": m for inst, m in clf.items()}
-    models["regressor"] = reg
-    for name, model in models.items():
-        onx = _convert(model, n)
-        dest = out / f"{name}.onnx"
-        with atomic_path(dest) as tmp:
-            tmp.write_bytes(onx.SerializeToString())
-        written.append(dest)
-    card["onnx"] = {name: f"{name}.onnx" for name in models}
-    card["onnx_input"] = {"name": INPUT, "shape": ["N", n], "dtype": "float32"}
-    atomic_write_json(out / "model_card.json", card)
-    return written
+    """Write the ONNX files next to the sklearn models (a new model version, swapped in
+    whole); return their paths."""
+    layout.require()
+    with layout.lock():
+        card, clf, reg = load(layout)
+        n = len(card["inputs"])
+        models = {"classifier": clf} if card["classifier_kind"] == "global" else {
+            f"classifier_{inst}": m for inst, m in clf.items()}
+        if reg is not None:
+            models["regressor"] = reg
+        onnx = {name: _convert(model, n).SerializeToString() for name, model in models.items()}
+        card["onnx"] = {name: f"{name}.onnx" for name in models}
+        card["onnx_input"] = {"name": INPUT, "shape": ["N", n], "dtype": "float32"}
+
+        def fill(out: Path) -> None:
+            for name, data in onnx.items():
+                (out / f"{name}.onnx").unlink(missing_ok=True)
+                (out / f"{name}.onnx").write_bytes(data)
+            (out / "model_card.json").unlink()
+            atomic_write_json(out / "model_card.json", card)
+
+        publish_version(layout.models, layout.model_versions, fill, start_from_current=True)
+    return [layout.models / f"{name}.onnx" for name in models]
 
 
 class OnnxModels:
@@ -65,9 +74,13 @@ class OnnxModels:
         import onnxruntime as ort
 
         out = models_dir(layout)
-        self.card = json.loads((out / "model_card.json").read_text())
+        try:
+            self.card = json.loads((out / "model_card.json").read_text())
+        except (OSError, ValueError):
+            raise ModelError(f"no trained model in {out}: run `clarity train` and `clarity "
+                             f"export-onnx` first") from None
         if "onnx" not in self.card:
-            raise FileNotFoundError(f"no ONNX models in {out}: run `clarity export-onnx`")
+            raise ModelError(f"no ONNX models in {out}: run `clarity export-onnx`")
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
@@ -83,19 +96,33 @@ class OnnxModels:
         label, proba = self.classifier_for(instrument).run(None, {INPUT: x})
         return label, proba
 
-    def corrections(self, x: np.ndarray) -> np.ndarray:
+    def corrections(self, x: np.ndarray) -> np.ndarray | None:
+        if "regressor" not in self.sessions:
+            return None
         return self.sessions["regressor"].run(None, {INPUT: x})[0]
 
 
-def bench_onnx(layout: Layout, calls: int = 10_000, batch: int = 1024,
-               warmup: int = 200) -> dict[str, Any]:
+@dataclass(frozen=True)
+class BenchSettings(Validated):
+    calls: int = 10_000
+    batch: int = 1024
+    warmup: int = 200
+
+    constraints = {"calls": Interval(int, 10, 10_000_000), "batch": Interval(int, 1, 1_000_000),
+                   "warmup": Interval(int, 0, 1_000_000)}
+
+
+def bench_onnx(layout: Layout, s: BenchSettings | None = None) -> dict[str, Any]:
     """Single-row latency (p50/p99 over ``calls``) and batch throughput of both models."""
-    from ..features.tables import extract
+    from ..features.tables import build_tables
     from .train import design_matrix
 
+    s = s or BenchSettings()
+    calls, batch, warmup = s.calls, s.batch, s.warmup
+    layout.require()
     models = OnnxModels(layout, threads=1)
     # real fingerprints of the model's schema (from the feature cache), not random numbers
-    table = extract(layout, models.card["schema"], progress=False, write=False).table
+    table = build_tables(layout, models.card["schema"], progress=False, write=False).table
     names = models.card["inputs"][: -len(taxonomy.INSTRUMENTS)]
     x = design_matrix(table, names)
     inst = table["instrument"].to_numpy()
@@ -125,7 +152,10 @@ def bench_onnx(layout: Layout, calls: int = 10_000, batch: int = 1024,
     result["batch_rows_per_s"] = round(reps * batch / (time.perf_counter() - t0), 1)
     result["goal"] = {"seed_p99_ms": 5.0, "ours_p99_ms": 0.5,
                       "met": result["both"]["p99_ms"] < 0.5}
-    atomic_write_json(models_dir(layout) / "onnx_bench.json", result)
+    with layout.lock():
+        publish_version(layout.models, layout.model_versions,
+                        lambda out: atomic_write_json(out / "onnx_bench.json", result),
+                        start_from_current=True)
     return result
 
 
@@ -145,12 +175,9 @@ def predict(layout: Layout, paths: list[str], instrument: str | None = None) -> 
     for path in paths:
         try:
             samples, sr = audio.read_usable(path)
-            normalized, *_ = normalize_samples(samples, sr, cfg)
-        except audio.AudioError as e:
+            done = normalize_samples(samples, sr, cfg)
+        except (AudioError, LoudnessError) as e:
             out.append({"file": path, "error": e.reason})
-            continue
-        except ValueError as e:  # loudness errors (silence)
-            out.append({"file": path, "error": str(e)})
             continue
         try:
             inst = instrument or _instrument_of(path)
@@ -158,15 +185,16 @@ def predict(layout: Layout, paths: list[str], instrument: str | None = None) -> 
             out.append({"file": path, "error": f"cannot tell the instrument ({e}); "
                                               f"pass --instrument"})
             continue
-        vec, _ = fingerprint(normalized, sr, schema)
+        vec, _ = fingerprint(done.out, sr, schema, loudness_report=done.after)
         x = np.hstack([vec.astype(np.float32),
                        [np.float32(i == inst) for i in taxonomy.INSTRUMENTS]])[None, :]
         label, proba = models.classify(x, inst)
-        corr = models.corrections(x)[0]
+        corr = models.corrections(x)
         out.append({"file": path, "instrument": inst, "flaw": str(label[0]),
                     "confidence": round(float(proba[0].max()), 4),
-                    "corrections": {k: round(float(v), 3)
-                                    for k, v in zip(models.card["corrections"], corr)}})
+                    "corrections": {} if corr is None else {
+                        k: round(float(v), 3) for k, v in zip(models.card["corrections"],
+                                                             corr[0])}})
     return out
 
 

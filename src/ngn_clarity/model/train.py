@@ -25,16 +25,18 @@ from typing import Any
 
 import numpy as np
 
-from .. import taxonomy
+from .. import settings, taxonomy
+from ..errors import ModelError, SettingsError
 from ..fsutil import atomic_path, atomic_write_json
 from ..layout import Layout
 from ..records import CORRECTION_FIELDS, EQ_CENTRES_HZ
+from ..settings import Interval, Options, Validated
 
 EQ_FIELDS = tuple(f"eq_{f}_db" for f in EQ_CENTRES_HZ)
 
 
 @dataclass(frozen=True)
-class TrainSettings:
+class TrainSettings(Validated):
     n_estimators: int = 500
     max_depth: int = 8
     test_size: float = 0.2
@@ -44,9 +46,22 @@ class TrainSettings:
     """"auto" (measure both, keep the better), "global" or "per_instrument"."""
     jobs: int | None = None
 
+    constraints = {"n_estimators": Interval(int, 1, 10_000), "max_depth": Interval(int, 1, 64),
+                   "test_size": Interval(float, 0.0, 1.0, closed="neither"),
+                   "seed": settings.SEED_RANGE,
+                   "classifier": Options(("auto", "global", "per_instrument")),
+                   "jobs": settings.JOBS_RANGE}
+
+    def check_together(self) -> None:
+        from ..features.schema import SCHEMAS
+
+        if not self.schemas or not set(self.schemas) <= set(SCHEMAS):
+            raise SettingsError(f"schemas must be among {', '.join(SCHEMAS)}, not "
+                                f"{self.schemas!r}")
+
 
 def models_dir(layout: Layout) -> Path:
-    return layout.root / "models"
+    return layout.models
 
 
 def design_matrix(table, feature_names: list[str]) -> np.ndarray:
@@ -94,6 +109,11 @@ def predict_labels(trained: Trained, x: np.ndarray, instruments: np.ndarray):
             labels[m] = forest.classes_[proba.argmax(1)]
             conf[m] = proba.max(1)
     return labels, conf
+
+
+def _num(v: float) -> float | None:
+    """A metric for JSON: rounded, or None where it does not exist (no rows)."""
+    return None if not np.isfinite(v) else round(float(v), 4)
 
 
 def _forest(kind: str, s: TrainSettings):
@@ -146,13 +166,18 @@ def fit_schema(table, schema: str, train_idx, test_idx, s: TrainSettings) -> Tra
 
     known = ~table[list(CORRECTION_FIELDS)].isna().any(axis=1).to_numpy()
     targets = table[list(CORRECTION_FIELDS)].to_numpy(dtype=np.float64)
-    reg = _forest("reg", s).fit(x[tr][known[tr]], targets[tr][known[tr]])
+    reg = None
+    if known[tr].any():
+        reg = _forest("reg", s).fit(x[tr][known[tr]], targets[tr][known[tr]])
     te_known = te[known[te]]
-    mae = np.abs(reg.predict(x[te_known]) - targets[te_known]).mean(axis=0) \
-        if len(te_known) else np.full(len(CORRECTION_FIELDS), np.nan)
     flawed_te = te_known[y[te_known] != taxonomy.NO_FLAW]
-    mae_flawed = np.abs(reg.predict(x[flawed_te]) - targets[flawed_te]).mean(axis=0) \
-        if len(flawed_te) else np.full(len(CORRECTION_FIELDS), np.nan)
+
+    def mae(rows) -> np.ndarray:
+        if reg is None or not len(rows):
+            return np.full(len(CORRECTION_FIELDS), np.nan)
+        return np.abs(reg.predict(x[rows]) - targets[rows]).mean(axis=0)
+
+    mae_all, mae_flawed = mae(te_known), mae(flawed_te)
     eq = [CORRECTION_FIELDS.index(f) for f in EQ_FIELDS]
     metrics = {
         "schema": schema,
@@ -160,39 +185,52 @@ def fit_schema(table, schema: str, train_idx, test_idx, s: TrainSettings) -> Tra
         "accuracy": variants[kind]["accuracy"],
         "regressor": {
             "rows_train": int(known[tr].sum()), "rows_test": int(len(te_known)),
-            "mae": {f: round(float(v), 4) for f, v in zip(CORRECTION_FIELDS, mae)},
-            "eq_mae_db": round(float(mae[eq].mean()), 4),
-            "mae_flawed_only": {f: round(float(v), 4)
-                                for f, v in zip(CORRECTION_FIELDS, mae_flawed)},
-            "eq_mae_db_flawed_only": round(float(mae_flawed[eq].mean()), 4),
+            "rows_without_correction": int((~known).sum()),
+            "mae": {f: _num(v) for f, v in zip(CORRECTION_FIELDS, mae_all)},
+            "eq_mae_db": _num(mae_all[eq].mean()),
+            "mae_flawed_only": {f: _num(v) for f, v in zip(CORRECTION_FIELDS, mae_flawed)},
+            "eq_mae_db_flawed_only": _num(mae_flawed[eq].mean()),
         },
     }
     return Trained(schema, feature_names, kind, glob if kind == "global" else per, reg,
                    metrics)
 
 
-def train(layout: Layout, s: TrainSettings | None = None, *, progress: bool = False):
-    """Train on the data folder; write ``models/``; return the kept :class:`Trained`."""
+def train(layout: Layout, s: TrainSettings | None = None, *, progress: bool = False,
+          say=lambda msg: None):
+    """Train on the data folder; publish ``models/`` whole; return the kept :class:`Trained`."""
+    layout.require()
+    with layout.lock():
+        return _train(layout, s or TrainSettings(), progress, say)
+
+
+def _train(layout: Layout, s: TrainSettings, progress: bool, say):
     import joblib
 
-    from ..features.tables import extract
+    from ..features.tables import build_tables
+    from ..fsutil import publish_version
 
-    s = s or TrainSettings()
     tables = {}
     for schema in s.schemas:  # fingerprints come from the cache after the first run
-        res = extract(layout, schema, jobs=s.jobs, progress=progress, write=False)
+        res = build_tables(layout, schema, jobs=s.jobs, progress=progress, write=False)
         if res.rows == 0:
-            raise ValueError(f"no fingerprints in {layout.root}: run `clarity run` first")
+            raise ModelError(f"no fingerprints in {layout.root}: run `clarity run` first")
         tables[schema] = res.table
     first = tables[s.schemas[0]]
+    if first["flawed_type"].nunique() < 2:
+        raise ModelError("the table holds one class only: a classifier needs gold and "
+                         "flawed clips")
     train_idx, test_idx = grouped_split(first, s.test_size, s.seed)
     keys = first.iloc[:, :3]
     results = {}
     for schema, table in tables.items():
-        assert table.iloc[:, :3].equals(keys), "schemas must cover the same clips"
+        if not table.iloc[:, :3].equals(keys):
+            raise ModelError("the schemas' tables cover different clips: run `clarity run` "
+                             "for each schema first")
+        say(f"training on the {schema} fingerprint ({len(table)} rows)")
         results[schema] = fit_schema(table, schema, train_idx, test_idx, s)
     best = max(results.values(), key=lambda t: (t.metrics["accuracy"],
-                                                -t.metrics["regressor"]["eq_mae_db"]))
+                                                -(t.metrics["regressor"]["eq_mae_db"] or 0)))
     groups = first["group"].to_numpy()
     split = {"method": "GroupShuffleSplit by group (a gold clip and its flawed clips stay "
                        "together)", "seed": s.seed, "test_size": s.test_size,
@@ -211,32 +249,39 @@ def train(layout: Layout, s: TrainSettings | None = None, *, progress: bool = Fa
         "schemas": {k: v.metrics for k, v in results.items()},
         "classes": sorted(set(first["flawed_type"].fillna("none"))),
     }
-    out = models_dir(layout)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, obj in (("classifier.joblib", best.classifier), ("regressor.joblib",
-                                                                 best.regressor)):
-        with atomic_path(out / name) as tmp:
-            joblib.dump(obj, tmp)
     card = {"schema": best.schema, "classifier_kind": best.classifier_kind,
             "inputs": input_names(best.feature_names),
             "instruments": list(taxonomy.INSTRUMENTS),
-            "corrections": list(CORRECTION_FIELDS),
+            "corrections": list(CORRECTION_FIELDS) if best.regressor is not None else [],
             "n_estimators": s.n_estimators, "max_depth": s.max_depth}
-    atomic_write_json(out / "model_card.json", card)
-    atomic_write_json(out / "metrics.json", metrics)
-    _confusion_png(best.metrics["classifier"]["variants"][best.classifier_kind],
-                   out / "confusion.png", f"{best.schema} schema, {best.classifier_kind}")
+
+    def fill(out: Path) -> None:
+        joblib.dump(best.classifier, out / "classifier.joblib")
+        if best.regressor is not None:
+            joblib.dump(best.regressor, out / "regressor.joblib")
+        atomic_write_json(out / "metrics.json", metrics)
+        _confusion_png(best.metrics["classifier"]["variants"][best.classifier_kind],
+                       out / "confusion.png", f"{best.schema} schema, {best.classifier_kind}")
+        atomic_write_json(out / "model_card.json", card)  # last: the set is complete
+
+    publish_version(layout.models, layout.model_versions, fill)
     best.metrics = metrics
     return best
 
 
 def load(layout: Layout) -> tuple[dict[str, Any], Any, Any]:
-    """(model card, classifier, regressor) saved by :func:`train`."""
+    """(model card, classifier, regressor or None) saved by :func:`train`."""
     import joblib
 
     out = models_dir(layout)
-    card = json.loads((out / "model_card.json").read_text())
-    return card, joblib.load(out / "classifier.joblib"), joblib.load(out / "regressor.joblib")
+    try:
+        card = json.loads((out / "model_card.json").read_text())
+        reg = out / "regressor.joblib"
+        return (card, joblib.load(out / "classifier.joblib"),
+                joblib.load(reg) if card.get("corrections") else None)
+    except (OSError, ValueError) as e:
+        raise ModelError(f"no trained model in {out}: run `clarity train` first "
+                         f"({getattr(e, 'strerror', None) or e})") from None
 
 
 def _confusion_png(m: dict[str, Any], dest: Path, title: str) -> None:

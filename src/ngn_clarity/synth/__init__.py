@@ -21,19 +21,36 @@ from typing import Any
 
 from tqdm import tqdm
 
-from .. import audio, taxonomy
+from dataclasses import dataclass
+
+from .. import audio, settings, taxonomy
+from ..settings import Interval, Validated
 from ..executor import run_tasks
 from ..fsutil import sha256_file
 from ..layout import Layout
 from ..outcome import StepReport
-from ..records import ClipRecord, read_record, write_record
+from ..errors import RecordError
+from ..records import ClipRecord, read_record, write_record, zero_correction
 from . import clips
-from .flaws import CORRECTION_FIELDS, zero_correction
+from .flaws import CORRECTION_FIELDS
 from .voices import default_soundfont
 
 __all__ = ["synthesize", "CORRECTION_FIELDS", "default_soundfont"]
 
 SUBTYPE = "PCM_24"
+
+
+@dataclass(frozen=True)
+class SynthSettings(Validated):
+    per_instrument: int = settings.GOLD_PER_INSTRUMENT
+    """Gold clips per instrument."""
+    flawed_per_instrument: int | None = None
+    """Flawed clips per instrument (None: as many as gold)."""
+    seed: int = 0
+
+    constraints = {"per_instrument": Interval(int, 0, 100_000),
+                   "flawed_per_instrument": (None, Interval(int, 0, 100_000)),
+                   "seed": settings.SEED_RANGE}
 
 
 def _describe(spec: clips.GoldSpec, soundfont: str | None) -> str:
@@ -58,7 +75,10 @@ def _make_group(job: tuple[Any, list[Any], str | None, str, str, list[str]]) -> 
             ("flawed", f, i) for f, i in zip(flawed, flawed_ids))]:
         dest = layout.raw_dir(kind, spec.instrument) / spec.name
         if dest.exists():
-            prev = read_record(layout, kind, spec.instrument, spec.name)
+            try:
+                prev = read_record(layout, kind, spec.instrument, spec.name)
+            except RecordError:
+                prev = None
             if prev is not None and prev.extra.get("spec_hash") == spec_id:
                 rows.append({"status": "up_to_date", "file": str(dest)})
             else:
@@ -70,23 +90,23 @@ def _make_group(job: tuple[Any, list[Any], str | None, str, str, list[str]]) -> 
     for kind, spec, spec_id, dest in todo:
         if kind == "gold":
             samples, facts = clips.render_gold(spec, soundfont, raw)
-            flaw, extra = taxonomy.NO_FLAW, {"severity": 0.0, "params": {},
-                                              "correction": zero_correction()}
+            flaw, severity, params, correction = taxonomy.NO_FLAW, 0.0, {}, zero_correction()
         else:
             samples, facts = clips.render_flawed(spec, soundfont, raw)
-            flaw, extra = spec.flaw, {"severity": spec.severity}
+            flaw, severity = spec.flaw, spec.severity
+            params, correction = facts.pop("params"), facts.pop("correction")
         audio.write(dest, samples, gold.sample_rate, subtype=SUBTYPE)
-        extra.update(facts)
-        extra.update({
-            "spec_hash": spec_id, "group": gold.group, "gold_file": gold.name,
-            "preset": _describe(gold, soundfont), "generator": gold.voice,
-            "sample_rate": gold.sample_rate, "channels": gold.channels,
-            "duration_s": gold.seconds, "tempo_bpm": gold.groove.tempo,
-            "key": gold.groove.key, "mode": gold.groove.mode, "seed": list(spec.seed),
-            "options": gold.options})
+        extra = {**facts, "spec_hash": spec_id, "gold_file": gold.name,
+                 "generator": gold.voice, "sample_rate": gold.sample_rate,
+                 "channels": gold.channels, "duration_s": gold.seconds,
+                 "tempo_bpm": gold.groove.tempo, "key": gold.groove.key,
+                 "mode": gold.groove.mode, "seed": list(spec.seed), "options": gold.options}
+        digest = sha256_file(dest)
         write_record(layout, ClipRecord(
             file=spec.name, subset=kind, instrument=spec.instrument, source=spec.source,
-            flawed_type=flaw, sha256=sha256_file(dest), origin="synth", extra=extra))
+            flawed_type=flaw, sha256=digest, origin="synth", original_sha256=digest,
+            group=gold.group, severity=severity, preset=_describe(gold, soundfont),
+            correction=correction, params=params, extra=extra))
         rows.append({"status": "made", "file": str(dest)})
     return rows
 
@@ -95,6 +115,15 @@ def synthesize(layout: Layout, per_instrument: int = 100, flawed_per_instrument:
                seed: int = 0, soundfont: str | os.PathLike | None = None,
                jobs: int | None = None, progress: bool = True) -> StepReport:
     """Render the embedded dataset into ``layout.raw``; see the module doc."""
+    SynthSettings(per_instrument, flawed_per_instrument, seed)  # raises SettingsError
+    with layout.lock():
+        return _synthesize(layout, per_instrument, flawed_per_instrument, seed, soundfont,
+                           jobs, progress)
+
+
+def _synthesize(layout: Layout, per_instrument: int, flawed_per_instrument: int | None,
+                seed: int, soundfont: str | os.PathLike | None, jobs: int | None,
+                progress: bool) -> StepReport:
     rep = StepReport("synth")
     sf = Path(soundfont) if soundfont else default_soundfont()
     if soundfont and not Path(soundfont).is_file():
