@@ -9,7 +9,7 @@ DATA   ?= data
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 export CLARITY_DATA_DIR ?= $(DATA)
 
-.PHONY: venv demo test bench docs clean
+.PHONY: venv demo test test-faults bench docs clean
 
 venv: $(STAMP)
 
@@ -24,7 +24,11 @@ demo: $(STAMP)
 	$(PY) -m ngn_clarity.cli demo --data-dir $(DATA)
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not slow"
+
+# the whole fault-injection suite: 20 kill -9 trials, a full tmpfs, chattr +i, two writers
+test-faults: $(STAMP)
+	$(PY) -m pytest -q tests/test_faults.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/loudness.py

@@ -76,7 +76,7 @@ class Catalog:
 def scan(layout: Layout) -> Catalog:
     """Discover, hash and label every clip of ``raw/``; refuse what fails the cheap checks."""
     cat = Catalog(layout)
-    hashes = FileHashes(layout.file_hashes)
+    hashes = FileHashes(layout.file_hashes, layout.root)
     for clip in layout.iter_clips("raw", cat.skipped):
         entry = Entry(clip)
         cat.entries.append(entry)

@@ -67,9 +67,13 @@ def _hash_bytes(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def identity(st: os.stat_result) -> tuple[int, int, int, int]:
-    """What says "this is the same file, unchanged": device, inode, size, mtime (ns)."""
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+def identity(st: os.stat_result) -> tuple[int, int]:
+    """What says "this is the same file, unchanged": size and modification time (ns).
+
+    Any rewrite gives a new mtime, while a copy that keeps times (``cp -a``, ``rsync -a``,
+    ``shutil.copy2``) keeps the identity, so a data folder can be moved or copied.
+    """
+    return (st.st_size, st.st_mtime_ns)
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -86,15 +90,16 @@ def sha256_file(path: str | os.PathLike) -> str:
 
 
 class FileHashes:
-    """Content hashes remembered across runs in one JSON file, keyed by path.
+    """Content hashes remembered across runs in one JSON file, keyed by path below ``base``.
 
-    An entry is used only while the file's identity (device, inode, size, mtime in ns) is
+    An entry is used only while the file's :func:`identity` (size, mtime in ns) is
     unchanged, as ``git``'s index does; anything else is hashed again. :meth:`save` writes
     the entries seen in this run (atomically), so deleted files drop out.
     """
 
-    def __init__(self, store: str | os.PathLike):
+    def __init__(self, store: str | os.PathLike, base: str | os.PathLike):
         self.store = Path(store)
+        self.base = Path(base)
         try:
             self._old: dict[str, list] = json.loads(self.store.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -104,12 +109,12 @@ class FileHashes:
         """Files actually read in this run."""
 
     def sha256(self, path: str | os.PathLike) -> str:
-        key = os.fspath(path)
+        key = Path(path).relative_to(self.base).as_posix()
         st = os.stat(path)
         ident = list(identity(st))
         old = self._old.get(key) or self._new.get(key)
-        if old and old[:4] == ident:
-            digest = old[4]
+        if old and old[:2] == ident:
+            digest = old[2]
         else:
             digest = sha256_file(path)
             self.hashed += 1

@@ -8,8 +8,8 @@ needed, to keep the true peak at or under -1 dBTP, and the log records ``gain_li
 
 **What counts as done.** Each clip has a state file, ``processed/.state/<subset>/
 <instrument>/<rel>.json``, written atomically *after* its output: the source hash, the
-settings key, the loudness before and after, the gain, and the output's identity (device,
-inode, size, mtime). An output is up to date only while all of these still match; a run
+settings key, the loudness before and after, the gain, and the output's identity (size and
+modification time in ns). An output is up to date only while all of these still match; a run
 killed after replacing an output but before its state leaves a mismatch, so the clip is
 redone (never trusted). A clip whose loudness cannot be measured gets a ``failed`` state
 with the reason and is not retried until its content or the settings change.
@@ -185,7 +185,7 @@ def log_entry(state: dict[str, Any], up_to_date: bool) -> dict[str, Any]:
     if e.get("status") == "normalized":
         e["before"], e["after"] = _round(e["before"]), _round(e["after"])
         e["gain_db"] = round(e["gain_db"], 4)
-        e["output_bytes"] = state["output_identity"][2]
+        e["output_bytes"] = state["output_identity"][0]
         if up_to_date:
             e["status"] = "up_to_date"
     return e
