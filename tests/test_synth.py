@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from scipy.signal import welch
 
 from conftest import digest, write_tone
 from ngn_clarity import dataset, taxonomy
 from ngn_clarity.cli import main
 from ngn_clarity.layout import Layout
 from ngn_clarity.records import read_record
-from ngn_clarity.synth import CORRECTION_FIELDS, clips, default_soundfont, flaws, synthesize
+from flawmetrics import named_quantity
+from ngn_clarity.synth import CORRECTION_FIELDS, clips, default_soundfont, synthesize
 
 SF2 = str(default_soundfont())
 
@@ -88,112 +88,32 @@ def test_rerun_is_up_to_date_and_never_overwrites(tmp_path):
 
 
 # --- flaws are audible and measurable ------------------------------------------------------
-
-def _mono(x: np.ndarray) -> np.ndarray:
-    return x.mean(axis=1)
-
-
-def band_share(x: np.ndarray, sr: int, lo: float, hi: float) -> float:
-    f, p = welch(_mono(x), sr, nperseg=8192)
-    return float(p[(f >= lo) & (f < hi)].sum() / p[(f >= 20) & (f <= 20000)].sum())
-
-
-def crest_db(x: np.ndarray) -> float:
-    m = _mono(x)
-    return float(20 * np.log10(np.abs(m).max() / np.sqrt(np.mean(m ** 2))))
-
-
-def tail_db(x: np.ndarray, sr: int) -> float:
-    m = _mono(x)
-    n = int(0.2 * sr)
-    return float(10 * np.log10(np.mean(m[-n:] ** 2) / np.mean(m ** 2) + 1e-12))
-
-
-def onset_deviation_ms(x: np.ndarray, sr: int, tempo: float) -> float:
-    """Mean distance (ms) of detected onsets from the best-fitting sixteenth-note grid.
-
-    Onsets: rises of more than 6 dB within ~9 ms in the 128-hop frame energy, 40 ms apart.
-    """
-    m, hop, win = _mono(x), 128, 512
-    count = (len(m) - win) // hop
-    idx = np.arange(win)[None, :] + hop * np.arange(count)[:, None]
-    e = 10 * np.log10(np.mean(m[idx] ** 2, axis=1) + 1e-12)
-    rise = np.zeros_like(e)
-    rise[3:] = e[3:] - e[:-3]
-    times: list[float] = []
-    for i in range(1, len(rise) - 1):
-        if rise[i] > 6 and rise[i] >= rise[i - 1] and rise[i] >= rise[i + 1]:
-            if not times or i * hop / sr - times[-1] > 0.04:
-                times.append(i * hop / sr)
-    t, step = np.array(times), 60.0 / tempo / 4
-    if len(t) < 2:
-        return 0.0
-    return float(min(np.mean(np.abs((t - ph) / step - np.round((t - ph) / step))) * step * 1e3
-                     for ph in np.linspace(0, step, 50, endpoint=False)))
-
-
-# flaw -> (quantity, +1 if the flaw must raise it, -1 if lower it)
-QUANTITY = {
-    "muddy": (lambda x, sr: band_share(x, sr, 200, 500), +1),
-    "harsh": (lambda x, sr: band_share(x, sr, 2000, 5000), +1),
-    "thin": (lambda x, sr: band_share(x, sr, 20, 200), -1),
-    "over_compressed": (lambda x, sr: crest_db(x), -1),
-    "nasal": (lambda x, sr: band_share(x, sr, 800, 1500), +1),
-    "boxy": (lambda x, sr: band_share(x, sr, 300, 800), +1),
-    "over_sibilant": (lambda x, sr: band_share(x, sr, 5000, 10000), +1),
-    "boomy": (lambda x, sr: band_share(x, sr, 60, 120), +1),
-    "dark": (lambda x, sr: band_share(x, sr, 5000, 20000), -1),
-    "undefined": (lambda x, sr: band_share(x, sr, 400, 20000), -1),
-    "distorted": (lambda x, sr: crest_db(x), -1),
-    "ringy": (tail_db, +1),
-}
-
+# (every variant of the flaw engine: tests/test_flaws.py)
 
 @pytest.mark.parametrize("instrument, flaw", taxonomy.flaw_pairs())
-def test_each_flaw_moves_what_it_names(instrument, flaw):
+def test_each_flawed_clip_moves_what_its_flaw_names(instrument, flaw):
+    """The embedded set's flawed clips against the gold clips they were made from."""
     golds, flawed = clips.plan(instrument, 10, 10, seed=3, soundfont=SF2)
     specs = [f for f in flawed if f.flaw == flaw]
     assert len(specs) == 2
     for spec in specs:
-        bad, _ = clips.render_flawed(spec, SF2)
+        bad, facts = clips.render_flawed(spec, SF2)
         good, _ = clips.render_gold(spec.gold, SF2)
-        sr = spec.gold.sample_rate
-        if flaw == "sloppy_timing":
-            tempo = spec.gold.groove.tempo
-            assert onset_deviation_ms(bad, sr, tempo) > onset_deviation_ms(good, sr, tempo) + 2
-            continue
-        quantity, sign = QUANTITY[flaw]
-        assert sign * (quantity(bad, sr) - quantity(good, sr)) > 0, (spec.gold.name, spec.severity)
+        moved, least = named_quantity(flaw, bad, good, spec.gold.sample_rate)
+        assert moved > least, (spec.gold.name, spec.severity, facts["params"]["variant"])
+        assert facts["params"]["flaw"] == flaw and facts["params"]["chain"]
 
 
-@pytest.mark.parametrize("slug", ["muddy", "thin", "dark", "boomy", "harsh"])
-def test_eq_correction_undoes_the_filter(slug):
-    """Filter white noise with the flaw; the band gains at the centres are -correction."""
-    sr, rng = 48000, np.random.default_rng(0)
-    noise = rng.standard_normal((sr * 4, 1)).astype(np.float32) * 0.1
-    effect = flaws.FLAWS[slug]
-    params = effect.sample(rng, 0.8, "guitar", noise, sr)
-    filtered = effect.apply(noise, sr, params)
-    corr = flaws.correction(slug, params, noise, filtered, sr)
-    f, p_in = welch(noise[:, 0], sr, nperseg=4096)
-    _, p_out = welch(filtered[:, 0], sr, nperseg=4096)
-    for centre in flaws.EQ_CENTRES_HZ:
-        measured = 10 * np.log10(np.interp(centre, f, p_out) / np.interp(centre, f, p_in))
-        expected = -corr[f"eq_{centre}_db"]
-        if abs(expected) < flaws.EQ_LIMIT_DB:
-            assert measured == pytest.approx(expected, abs=1.0), centre
-
-
-def test_dynamics_drive_and_jitter_corrections():
+def test_flawed_clips_carry_the_engines_correction():
     golds, flawed = clips.plan("drums", 10, 10, seed=3, soundfont=SF2)
     by_flaw = {f.flaw: clips.render_flawed(f, SF2)[1] for f in flawed}
-    assert by_flaw["over_compressed"]["correction"]["restore_dynamics_db"] > 2.0
-    assert 15 <= by_flaw["sloppy_timing"]["correction"]["remove_jitter_ms"] <= 40
+    assert by_flaw["over_compressed"]["correction"]["restore_dynamics_db"] > 0.5
+    assert by_flaw["sloppy_timing"]["correction"]["remove_jitter_ms"] > 0
     golds, flawed = clips.plan("bass", 10, 10, seed=3, soundfont=SF2)
     dist = next(f for f in flawed if f.flaw == "distorted")
     meta = clips.render_flawed(dist, SF2)[1]
-    assert meta["correction"]["remove_drive_db"] == pytest.approx(meta["params"]["drive_db"],
-                                                                  abs=1e-3)
+    assert meta["correction"]["remove_drive_db"] > 0
+    assert set(meta["correction"]) == set(CORRECTION_FIELDS)
 
 
 def test_synth_cli(tmp_path, capsys):

@@ -158,6 +158,9 @@ def _add_dataset(p: argparse.ArgumentParser) -> None:
                    help="write suno_generation_config.json (prompts per instrument x flaw)")
     g.add_argument("--organize-flawed", action="store_true",
                    help="copy flawed downloads into raw/flawed/ (see --source)")
+    g.add_argument("--augment", action="store_true",
+                   help="make flawed clips from every gold clip with the flaw engine (as "
+                        "`clarity augment`; see --per-gold, --severity, --seed)")
     g.add_argument("--manifest", action="store_true", help="write manifest.json")
     g.add_argument("--validate", action="store_true",
                    help="check the tree and every file; exit 1 on errors")
@@ -169,15 +172,24 @@ def _add_dataset(p: argparse.ArgumentParser) -> None:
                         "<data>/downloads)")
     p.add_argument("--move", action="store_true",
                    help="remove each source file after a verified copy (same file system only)")
+    from .dataset.ingest import SegmentSettings
+
+    p.add_argument("--segment", type=_arg(SegmentSettings, "segment"), default=None,
+                   metavar="SECONDS", help="with --import-gold/--organize-flawed: cut each "
+                   "file into clips of about SECONDS at its non-silent stretches (default: "
+                   "copy whole files)")
+    _opt_augment(p)
     _opt_jobs(p)
+    _opt_scheduler(p)
 
 
 def _run_dataset(args: argparse.Namespace) -> int:
     from . import dataset
 
     con = _console(args)
-    order = ("init", "import_gold", "prepare_suno", "organize_flawed", "manifest", "validate")
-    steps = [s for s in order if args.all or getattr(args, s)]
+    order = ("init", "import_gold", "prepare_suno", "organize_flawed", "augment", "manifest",
+             "validate")
+    steps = [s for s in order if (args.all and s != "augment") or getattr(args, s)]
     if not steps:
         con.problem("nothing to do: give a step flag (e.g. --init or --all); see --help")
         return EXIT_USAGE
@@ -199,11 +211,13 @@ def _run_dataset(args: argparse.Namespace) -> int:
             if args.all and not src.is_dir():
                 con.info(f"{label}: {src} not found; skipped (optional with --all)")
                 continue
-            rep = func(layout, src, move=args.move)
-            con.info(f"{label}: {len(rep.done)} file(s) placed from {src}, "
+            rep = func(layout, src, move=args.move, segment=args.segment)
+            con.info(f"{label}: {len(rep.done)} clip(s) placed from {src}, "
                      f"{len(rep.skipped)} skipped")
             con.report(rep)
             failed |= not rep.ok
+        if "augment" in steps:
+            failed |= _augment(args, layout, con) != EXIT_OK
         if "prepare_suno" in steps:
             cfg = dataset.prepare_suno(layout)
             n = sum(len(f["prompts"]) for i in cfg["instruments"].values()
@@ -226,6 +240,54 @@ def _run_dataset(args: argparse.Namespace) -> int:
                 con.info(f"  ({len(rep.warnings)} warning(s); -v lists them)")
             failed |= not rep.ok
     return EXIT_FAILED if failed else EXIT_OK
+
+
+# --- augment ---------------------------------------------------------------------------------
+
+def _severity(text: str) -> tuple[float, float]:
+    from .augment import parse_severity
+
+    try:
+        return parse_severity(text)
+    except SettingsError as e:
+        raise argparse.ArgumentTypeError(e.reason) from None
+
+
+def _opt_augment(p) -> None:
+    from .augment import AugmentSettings
+
+    p.add_argument("--per-gold", type=_arg(AugmentSettings, "per_gold"), default=5,
+                   metavar="N", help="flawed clips per gold clip, going round the "
+                                     "instrument's five flaws (default 5)")
+    p.add_argument("--severity", type=_severity, default=(0.0, 1.0), metavar="LO,HI",
+                   help="severity drawn uniformly in [LO, HI], 0 = mild but audible, "
+                        "1 = strong (default 0,1)")
+    p.add_argument("--seed", type=_arg(AugmentSettings, "seed"), default=0, metavar="N",
+                   help="random seed (default 0)")
+
+
+def _add_augment(p: argparse.ArgumentParser) -> None:
+    _opt_augment(p)
+    _opt_jobs(p)
+    _opt_scheduler(p)
+
+
+def _augment(args: argparse.Namespace, layout: Layout, con: Console) -> int:
+    from .augment import AugmentSettings, augment
+
+    cfg = AugmentSettings(per_gold=args.per_gold, severity=args.severity, seed=args.seed)
+    rep = augment(layout, cfg, jobs=args.jobs, scheduler=args.scheduler,
+                  progress=not args.quiet)
+    con.info(f"augment: {len(rep.done)} flawed clip(s) made -> {layout.raw / 'flawed'}")
+    con.report(rep)
+    return EXIT_OK if rep.ok else EXIT_FAILED
+
+
+def _run_augment(args: argparse.Namespace) -> int:
+    con = _console(args)
+    layout = _layout(args)
+    with _writing(args, layout):
+        return _augment(args, layout, con)
 
 
 # --- loudness / normalize --------------------------------------------------------------------
@@ -618,8 +680,11 @@ def _run_demo(args: argparse.Namespace) -> int:
 #: name -> (help, add_arguments, run, seed script, options: "data", "wait")
 COMMANDS: dict[str, tuple[str, Callable | None, Callable, str | None, str]] = {
     "dataset": ("organize raw audio: init, import gold, Suno prompts, organize flawed, "
-                "manifest, validate", _add_dataset, _run_dataset, "dataset_generator.py",
+                "augment, manifest, validate", _add_dataset, _run_dataset,
+                "dataset_generator.py",
                 "data wait"),
+    "augment": ("make labelled flawed clips (exact corrections) from every gold clip with the "
+                "flaw engine", _add_augment, _run_augment, None, "data wait"),
     "loudness": ("measure integrated loudness, LRA and true peak of files",
                  _add_loudness, _run_loudness, None, ""),
     "normalize": ("normalize raw/ to a target loudness (-18 LUFS) into processed/ as WAV",

@@ -36,7 +36,8 @@ import pyebur128 as ebu
 from .errors import LoudnessError, SilentAudioError
 
 __all__ = ["LoudnessError", "SilentAudioError", "LoudnessReport", "measure",
-           "loudness_series", "gain_to_target", "true_peak", "ENGINE"]
+           "loudness_series", "hop_energies", "energy_to_lufs", "gain_to_target",
+           "true_peak", "ENGINE"]
 
 _MODE = (ebu.MeasurementMode.MODE_I | ebu.MeasurementMode.MODE_LRA
          | ebu.MeasurementMode.MODE_S | ebu.MeasurementMode.MODE_SAMPLE_PEAK)
@@ -232,6 +233,18 @@ def measure(samples: np.ndarray, sample_rate: int, *, mono_as_dual: bool = True,
         momentary_max_lufs=_window_max(energies, int(BLOCK_S * 1000) // STEP_MS),
         short_term_max_lufs=_window_max(energies, int(SHORT_TERM_S * 1000) // STEP_MS),
         duration_s=duration, sample_rate=sample_rate, channels=channels, flags=tuple(flags))
+
+
+def hop_energies(samples: np.ndarray, sample_rate: int, *,
+                 mono_as_dual: bool = True) -> np.ndarray:
+    """K-weighted, channel-weighted mean square of every 100 ms hop (BS.1770 energy:
+    ``-0.691 + 10 log10(mean)`` of any run of hops is its loudness in LUFS)."""
+    x = _as_frames(samples)
+    return _run(x, int(sample_rate), x.shape[1] == 1 and mono_as_dual)[1]
+
+
+def energy_to_lufs(energy: float) -> float:
+    return -0.691 + 10.0 * math.log10(energy) if energy > 0 else -math.inf
 
 
 def loudness_series(samples: np.ndarray, sample_rate: int, *,

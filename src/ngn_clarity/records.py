@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Iterator
 
 from . import taxonomy
 from .errors import RecordError
-from .fsutil import atomic_write_json
+from .fsutil import atomic_write_json, copy_no_clobber
 from .layout import Clip, Layout
 from .taxonomy import NO_FLAW
 
@@ -151,6 +153,27 @@ class ClipRecord:
 def write_record(layout: Layout, record: ClipRecord) -> None:
     path = layout.record_path(record.subset, record.instrument, record.file)
     atomic_write_json(path, record.to_dict())
+
+
+def commit_clip(layout: Layout, record: ClipRecord, *, src: str | os.PathLike | None = None,
+                data: bytes | None = None) -> Path:
+    """Put a new clip into ``raw/`` with its record: the record first, then the file
+    (a copy of ``src`` verified against ``record.sha256``, or ``data``), never replacing an
+    existing file. So a run killed in between leaves a record without a file (ignored, and
+    replaced on the next run), never a clip without its labels. Raises ``FileExistsError``
+    (the record is taken back) if the name is taken.
+    """
+    dest = layout.raw_dir(record.subset, record.instrument) / record.file
+    record_path = layout.record_path(record.subset, record.instrument, record.file)
+    if os.path.lexists(dest):  # the name's record belongs to that file: leave both alone
+        raise FileExistsError(17, "destination exists", str(dest))
+    write_record(layout, record)
+    try:
+        copy_no_clobber(src, dest, expected_sha256=record.sha256 or None, data=data)
+    except BaseException:
+        record_path.unlink(missing_ok=True)
+        raise
+    return dest
 
 
 def read_record(layout: Layout, subset: str, instrument: str, rel: str) -> ClipRecord | None:

@@ -6,7 +6,11 @@ non-empty, finite, not silent), and copy the file into ``raw/<subset>/<instrumen
 the next free canonical name. Copies are verified by hash and never replace an existing
 file; the source is never modified (``--move`` removes it only after a verified copy on the
 same file system). Each placed clip gets a label record that keeps its original name, path
-and hash.
+and hash, written before the clip itself (a killed run never leaves an unlabelled clip).
+
+With ``segment=SECONDS`` each file is cut into clips of about that length at its active
+stretches (:mod:`.segment`), written as WAV; each clip's record gives the original file and
+its span, and all clips of one file share one split group.
 
 A file whose content is already in ``raw/`` (imported before, or a copy of another) is not
 copied again: it is counted in the step's notes as already there, not as a problem, so an
@@ -16,16 +20,19 @@ unchanged re-run succeeds.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import audio, taxonomy
 from ..catalog import scan
-from ..fsutil import copy_no_clobber, os_reason, sha256_file, walk_files
+from ..fsutil import os_reason, sha256_file, walk_files
 from ..layout import Layout
 from ..outcome import Skipped, StepReport
-from ..records import ClipRecord, write_record
+from ..records import ClipRecord, commit_clip
+from ..settings import Interval, Validated, check
+from .segment import segment_spans
 
 #: Canonical numbers are tried upwards from the next free one at most this many times.
 _MAX_NAME_TRIES = 10_000
@@ -74,6 +81,43 @@ def _next_index(folder: Path, prefix: str) -> int:
     return highest + 1
 
 
+def _folder(layout: Layout, subset: str, instrument: str) -> Path:
+    folder = layout.raw_dir(subset, instrument)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise NotADirectoryError(errno.ENOTDIR, "target is not a folder", str(folder)) from None
+    return folder
+
+
+def _place_one(layout: Layout, subset: str, cls: taxonomy.Classification, ext: str,
+               fields: dict, src: Path | None = None, data: bytes | None = None) -> Path:
+    """Commit a clip (record ``fields``) under the next free canonical name (the next
+    number on a collision)."""
+    folder = _folder(layout, subset, cls.instrument)
+    prefix = taxonomy.name_prefix(cls.source, cls.flaw)
+    index = _next_index(folder, prefix)
+    for _ in range(_MAX_NAME_TRIES):
+        name = taxonomy.canonical_name(cls.source, index, ext, cls.flaw)
+        try:
+            return commit_clip(layout, ClipRecord(file=name, **fields), src=src, data=data)
+        except FileExistsError:
+            index += 1
+    raise OSError(f"no free name for {prefix}NNN.{ext} in {folder}")
+
+
+def _record(subset: str, cls: taxonomy.Classification, src: Path, screened: Screened,
+            origin: str, **fields) -> dict:
+    """The fields of a placed clip's record (all but its file name)."""
+    return dict(
+        subset=subset, instrument=cls.instrument, source=cls.source,
+        flawed_type=cls.flaw or taxonomy.NO_FLAW, sha256=screened.sha256, origin=origin,
+        original_name=src.name, original_path=str(src.resolve()),
+        original_sha256=screened.sha256, severity=0.0 if subset == "gold" else None,
+        extra={"sample_rate": screened.info.sample_rate, "channels": screened.info.channels,
+               "duration_s": round(screened.info.duration_s, 6)}) | fields
+
+
 def place(layout: Layout, src: Path, screened: Screened, subset: str,
           cls: taxonomy.Classification, origin: str, move: bool = False) -> tuple[Path, str]:
     """Copy ``src`` to its canonical place in ``raw/``; return (destination, note).
@@ -81,36 +125,33 @@ def place(layout: Layout, src: Path, screened: Screened, subset: str,
     The destination folder is created if needed. On a name collision (a file appeared
     between the scan and the link) the next number is tried; nothing is overwritten.
     """
-    folder = layout.raw_dir(subset, cls.instrument)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise NotADirectoryError(errno.ENOTDIR, "target is not a folder", str(folder)) from None
     ext = src.suffix.lower().lstrip(".")
-    prefix = taxonomy.name_prefix(cls.source, cls.flaw)
-    index = _next_index(folder, prefix)
-    for _ in range(_MAX_NAME_TRIES):
-        dest = folder / taxonomy.canonical_name(cls.source, index, ext, cls.flaw)
-        if not dest.exists():
-            try:
-                copy_no_clobber(src, dest, expected_sha256=screened.sha256)
-                break
-            except FileExistsError:
-                pass
-        index += 1
-    else:
-        raise OSError(f"no free name for {prefix}NNN.{ext} in {folder}")
-    write_record(layout, ClipRecord(
-        file=dest.name, subset=subset, instrument=cls.instrument, source=cls.source,
-        flawed_type=cls.flaw or taxonomy.NO_FLAW, sha256=screened.sha256, origin=origin,
-        original_name=src.name, original_path=str(src.resolve()),
-        original_sha256=screened.sha256, severity=0.0 if subset == "gold" else None,
-        extra={"sample_rate": screened.info.sample_rate, "channels": screened.info.channels,
-               "duration_s": round(screened.info.duration_s, 6)}))
+    dest = _place_one(layout, subset, cls, ext, _record(subset, cls, src, screened, origin),
+                      src=src)
+    return dest, _remove_moved_source(src, dest) if move else ""
+
+
+def place_segments(layout: Layout, src: Path, screened: Screened, subset: str,
+                   cls: taxonomy.Classification, origin: str, seconds: float,
+                   move: bool = False) -> tuple[list[Path], str]:
+    """Cut ``src`` into clips of about ``seconds`` (:func:`segment_spans`) and place each as
+    a WAV clip whose record names the original file and the span; all clips of one file
+    share one split group. Returns (destinations, note)."""
+    samples, sr = audio.read(src)
+    subtype = "FLOAT" if screened.info.subtype in ("FLOAT", "DOUBLE") else "PCM_24"
+    group = f"{cls.instrument}/src-{screened.sha256[:12]}"
+    placed = []
+    for a, b in segment_spans(samples, sr, seconds):
+        data = audio.encode_wav(samples[a:b], sr, subtype)
+        digest = hashlib.sha256(data).hexdigest()
+        fields = _record(subset, cls, src, screened, origin, span_s=(a / sr, b / sr),
+                         group=group, sha256=digest)
+        fields["extra"]["duration_s"] = round((b - a) / sr, 6)
+        placed.append(_place_one(layout, subset, cls, "wav", fields, data=data))
     note = ""
-    if move:
-        note = _remove_moved_source(src, dest)
-    return dest, note
+    if move and placed:
+        note = _remove_moved_source(src, placed[-1])
+    return placed, note
 
 
 def _remove_moved_source(src: Path, dest: Path) -> str:
@@ -125,8 +166,10 @@ def _remove_moved_source(src: Path, dest: Path) -> str:
 
 
 def _ingest(layout: Layout, source_dir: Path, subset: str, origin: str, step: str,
-            move: bool) -> StepReport:
+            move: bool, segment: float | None = None) -> StepReport:
     report = StepReport(step)
+    if n := layout.remove_partial_files():
+        report.notes.append(f"removed {n} temporary file(s) left by an interrupted run")
     source_dir = Path(source_dir)
     if not source_dir.is_dir():
         report.errors.append(f"source folder {source_dir} does not exist")
@@ -160,17 +203,27 @@ def _ingest(layout: Layout, source_dir: Path, subset: str, origin: str, step: st
             already.append(Skipped(str(path), f"already in raw/ as {hashes[screened.sha256]}"))
             continue
         try:
-            dest, note = place(layout, path, screened, subset, cls, origin, move)
+            if segment:
+                dests, note = place_segments(layout, path, screened, subset, cls, origin,
+                                             segment, move)
+                if not dests:
+                    report.skip(path, f"no active stretch of at least "
+                                      f"{max(1.0, segment / 2):g} s to cut a clip from")
+                    continue
+            else:
+                dest, note = place(layout, path, screened, subset, cls, origin, move)
+                dests = [dest]
         except OSError as e:
             report.skip(path, f"cannot copy into raw/{subset}/{cls.instrument}/: "
                               f"{os_reason(e)}")
             continue
-        hashes[screened.sha256] = str(dest)
-        entry = {"source": str(path), "dest": str(dest), "instrument": cls.instrument,
-                 "sub_source": cls.source, "flawed_type": cls.flaw or taxonomy.NO_FLAW}
-        if note:
-            entry["note"] = note
-        report.done.append(entry)
+        hashes[screened.sha256] = str(dests[0])
+        for dest in dests:
+            entry = {"source": str(path), "dest": str(dest), "instrument": cls.instrument,
+                     "sub_source": cls.source, "flawed_type": cls.flaw or taxonomy.NO_FLAW}
+            if note:
+                entry["note"] = note
+            report.done.append(entry)
     if already:
         report.notes.append(f"{len(already)} file(s) already in raw/ (same content), not "
                             f"copied again")
@@ -178,13 +231,30 @@ def _ingest(layout: Layout, source_dir: Path, subset: str, origin: str, step: st
     return report
 
 
-def import_gold(layout: Layout, source_dir: str | os.PathLike, move: bool = False) -> StepReport:
-    """Copy a gold stem library into ``raw/gold/<instrument>/<source>_<NNN>.<ext>``."""
-    return _ingest(layout, Path(source_dir), "gold", "import-gold", "import-gold", move)
+def import_gold(layout: Layout, source_dir: str | os.PathLike, move: bool = False,
+                segment: float | None = None) -> StepReport:
+    """Copy a gold stem library into ``raw/gold/<instrument>/<source>_<NNN>.<ext>``
+    (``segment``: cut each file into clips of about that many seconds)."""
+    check_segment(segment)
+    with layout.lock():
+        return _ingest(layout, Path(source_dir), "gold", "import-gold", "import-gold", move,
+                       segment)
 
 
 def organize_flawed(layout: Layout, source_dir: str | os.PathLike | None = None,
-                    move: bool = False) -> StepReport:
-    """Copy flawed downloads into ``raw/flawed/<instrument>/<source>_flawed_<flaw>_<NNN>``."""
+                    move: bool = False, segment: float | None = None) -> StepReport:
+    """Copy flawed downloads into ``raw/flawed/<instrument>/<source>_flawed_<flaw>_<NNN>``
+    (``segment``: cut each file into clips of about that many seconds)."""
+    check_segment(segment)
     src = Path(source_dir) if source_dir is not None else layout.downloads
-    return _ingest(layout, src, "flawed", "organize-flawed", "organize-flawed", move)
+    with layout.lock():
+        return _ingest(layout, src, "flawed", "organize-flawed", "organize-flawed", move,
+                       segment)
+
+
+class SegmentSettings(Validated):
+    constraints = {"segment": (None, Interval(float, 1.0, 600.0))}
+
+
+def check_segment(segment: float | None) -> None:
+    check("segment", segment, SegmentSettings.constraints["segment"])

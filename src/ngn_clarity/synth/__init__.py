@@ -3,7 +3,8 @@
 For each instrument, ``per_instrument`` gold clips (2-8 s, mono or stereo as the part
 suggests, 44.1 or 48 kHz, PCM_24 WAV) from General MIDI SoundFont presets and procedural
 instruments (see :mod:`.voices`), and as many flawed clips, each a gold clip run through the
-flaw engine (:mod:`.flaws`), five flaw classes in equal numbers. Every clip gets a label
+flaw engine (:mod:`ngn_clarity.flaws`, the one ``clarity augment`` uses), five flaw classes
+in equal numbers. Every clip gets a label
 record (``records/``) with its preset, seed, group id and, for flawed clips, the severity,
 exact parameters and correction vector.
 
@@ -31,8 +32,8 @@ from ..layout import Layout
 from ..outcome import StepReport
 from ..errors import RecordError
 from ..records import ClipRecord, read_record, write_record, zero_correction
+from ..records import CORRECTION_FIELDS
 from . import clips
-from .flaws import CORRECTION_FIELDS
 from .voices import default_soundfont
 
 __all__ = ["synthesize", "CORRECTION_FIELDS", "default_soundfont"]
@@ -139,6 +140,8 @@ def _synthesize(layout: Layout, per_instrument: int, flawed_per_instrument: int 
     sf_str = str(sf) if sf else None
     n_flawed = per_instrument if flawed_per_instrument is None else flawed_per_instrument
     layout.init()
+    if n := layout.remove_partial_files():
+        rep.notes.append(f"removed {n} temporary file(s) left by an interrupted run")
     groups = []
     for inst in taxonomy.INSTRUMENTS:
         golds, flaweds = clips.plan(inst, per_instrument, n_flawed, seed, sf_str)

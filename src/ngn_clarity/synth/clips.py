@@ -16,7 +16,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import flaws, music, voices
+from .. import flaws
+from . import music, voices
 from .music import Groove, Note
 
 SAMPLE_RATES = (44100, 48000)
@@ -165,7 +166,7 @@ class FlawedSpec:
 
 
 def spec_hash(spec: GoldSpec | FlawedSpec, soundfont: str) -> str:
-    blob = json.dumps({"spec": asdict(spec), "soundfont": soundfont, "v": 1}, sort_keys=True,
+    blob = json.dumps({"spec": asdict(spec), "soundfont": soundfont, "v": 2}, sort_keys=True,
                       default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -239,27 +240,20 @@ def render_gold(spec: GoldSpec, soundfont: str | None,
 
 def render_flawed(spec: FlawedSpec, soundfont: str | None,
                   gold_raw: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, Any]]:
-    """Flawed audio and its record facts: exact parameters and the correction vector.
+    """Flawed audio and its record facts: the flaw engine's chain and correction vector.
 
     ``gold_raw`` is :func:`render_gold_raw` of ``spec.gold`` when the caller already has it
-    (rendering it again gives the same samples).
+    (rendering it again gives the same samples). The flaw is applied by
+    :func:`ngn_clarity.flaws.make_flawed`, the engine ``clarity augment`` uses too.
     """
     flaw_rng, level_rng = _rngs(spec.seed, 2)
-    gold_notes = _notes(spec.gold)
     if gold_raw is None:
-        gold_raw = _play(spec.gold, gold_notes, soundfont)
-    effect = flaws.FLAWS[spec.flaw]
-    params = effect.sample(flaw_rng, spec.severity, spec.instrument, gold_raw,
-                           spec.gold.sample_rate)
-    if spec.flaw == "sloppy_timing":
-        jittered = music.jitter(gold_notes, flaw_rng, params["jitter_ms"] / 1000.0)
-        flawed_raw = _play(spec.gold, jittered, soundfont)
-    else:
-        flawed_raw = effect.apply(gold_raw, spec.gold.sample_rate, params)
-    audio, peak_db = _to_peak(flawed_raw, level_rng)
-    corr = flaws.correction(spec.flaw, params, gold_raw, flawed_raw, spec.gold.sample_rate)
-    return audio, {"params": {k: round(v, 4) for k, v in params.items()},
-                   "correction": corr, "peak_dbfs": round(peak_db, 3)}
+        gold_raw = render_gold_raw(spec.gold, soundfont)
+    made = flaws.make_flawed(gold_raw, spec.gold.sample_rate, spec.instrument, spec.flaw,
+                             spec.severity, flaw_rng)
+    audio, peak_db = _to_peak(made.audio, level_rng)
+    return audio, {"params": made.params(), "correction": made.correction,
+                   "peak_dbfs": round(peak_db, 3)}
 
 
 def plan(instrument: str, n_gold: int, n_flawed: int, seed: int,

@@ -3,8 +3,7 @@
 Every generator takes a NumPy ``Generator`` and a :class:`Groove` (tempo, key, mode, length)
 and returns :class:`Note` events in seconds. Drum notes use General MIDI percussion keys.
 The same generator output feeds both the SoundFont renderer and the procedural instruments,
-so a clip's notes (and the timing jitter of ``sloppy_timing``) are independent of how it
-is voiced.
+so a clip's notes are independent of how it is voiced.
 """
 
 from __future__ import annotations
@@ -209,10 +208,3 @@ def harmony(rng: np.random.Generator, g: Groove, low: int, high: int) -> list[No
             pitch = n.pitch - ((scale[degree] - scale[d % 7]) % 12 or 12)
             out.append(replace(n, pitch=pitch, voice=voice, velocity=max(1, n.velocity - 10)))
     return sorted(out, key=lambda n: (n.start, n.voice))
-
-
-def jitter(notes: list[Note], rng: np.random.Generator, sigma_s: float) -> list[Note]:
-    """Sloppy timing: move each onset by N(0, sigma) (clipped at 3 sigma, never before 0)."""
-    shifts = np.clip(rng.normal(0.0, sigma_s, len(notes)), -3 * sigma_s, 3 * sigma_s)
-    return sorted((replace(n, start=max(0.0, n.start + float(d))) for n, d in zip(notes, shifts)),
-                  key=lambda n: n.start)

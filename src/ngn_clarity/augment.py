@@ -1,0 +1,221 @@
+"""``clarity augment`` (``dataset_generator.py --augment``): flawed clips from any gold library.
+
+For every usable gold clip in ``raw/gold/<instrument>/`` the flaw engine
+(:func:`ngn_clarity.flaws.make_flawed`, the one ``clarity synth`` uses) makes ``per_gold``
+flawed clips, going round that instrument's five flaws (each gold clip starts at a different
+one, so classes stay balanced), severity uniform in ``severity``, into
+``raw/flawed/<instrument>/<source>_flawed_<flaw>_<NNN>.wav``. Each gets a label record:
+origin ``augment``, the gold clip's split group and file, the flaw, its variant, severity,
+the exact chain and parameters, and the 12-value correction vector, so the correction
+regressor has targets for every augmented clip.
+
+* **Deterministic**: child ``k`` of a gold clip is drawn from ``(seed, the gold clip's
+  content hash, k)``; the same library and seed give the same files, bit for bit.
+* **Incremental**: a re-run writes nothing new; a new gold clip gets its ``per_gold``; a
+  larger ``per_gold`` adds the missing children. A child whose record survives but whose
+  file is gone (a killed run) is made again under its recorded name.
+* **Safe**: names are planned before any work; a clip and its record are committed record
+  first, file last, without replacing any existing file (:func:`ngn_clarity.records.commit_clip`).
+  A gold clip that cannot be used is reported with its one-line reason (exit 1).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import audio, settings, taxonomy
+from .catalog import Entry, scan
+from .errors import SettingsError
+from .executor import run_tasks
+from .flaws import make_flawed
+from .layout import Layout
+from .outcome import StepReport, progress_bar
+from .records import ClipRecord, commit_clip, iter_records
+from .settings import Interval, Validated
+
+
+@dataclass(frozen=True)
+class AugmentSettings(Validated):
+    per_gold: int = 5
+    """Flawed clips per gold clip (5: one of each of the instrument's flaws)."""
+    severity: tuple[float, float] = (0.0, 1.0)
+    """Severity is drawn uniformly from this range (0 = mild but audible, 1 = strong)."""
+    seed: int = 0
+
+    constraints = {"per_gold": Interval(int, 1, 100), "seed": settings.SEED_RANGE}
+
+    def check_together(self) -> None:
+        lo, hi = self.severity
+        if not 0.0 <= lo <= hi <= 1.0:
+            raise SettingsError(f"severity must be LO,HI with 0 <= LO <= HI <= 1, not "
+                                f"{lo:g},{hi:g}")
+
+
+@dataclass(frozen=True)
+class Child:
+    k: int
+    flaw: str
+    name: str
+    seed: tuple[int, ...]
+    severity: float
+
+
+@dataclass(frozen=True)
+class GoldJob:
+    root: str
+    gold: str
+    """Path of the gold clip."""
+    gold_rel: str
+    gold_source: str
+    """``raw/gold/<instrument>/<rel>``: where the gold clip is, below the data root."""
+    gold_sha256: str
+    instrument: str
+    source: str
+    group: str
+    children: tuple[Child, ...]
+
+
+def _child_seed(seed: int, gold_sha256: str, k: int) -> tuple[int, ...]:
+    return (seed, int(gold_sha256[:15], 16), k)
+
+
+def _make_children(job: GoldJob) -> list[dict[str, Any]]:
+    """Worker: read the gold clip once, make and commit each child."""
+    layout = Layout(Path(job.root))
+    try:
+        samples, sr = audio.read_usable(job.gold)
+    except audio.AudioError as e:
+        return [{"status": "refused", "file": job.gold, "reason": e.reason}]
+    subtype = "FLOAT" if np.max(np.abs(samples)) > 1.0 else "PCM_24"
+    rows = []
+    for c in job.children:
+        made = make_flawed(samples, sr, job.instrument, c.flaw, c.severity,
+                           np.random.default_rng(list(c.seed)))
+        data = audio.encode_wav(made.audio, sr, subtype)
+        record = ClipRecord(
+            file=c.name, subset="flawed", instrument=job.instrument, source=job.source,
+            flawed_type=c.flaw, sha256=hashlib.sha256(data).hexdigest(), origin="augment",
+            original_name=Path(job.gold_rel).name, original_path=job.gold_source,
+            original_sha256=job.gold_sha256, group=job.group, severity=made.severity,
+            preset=f"augment:{made.variant}", correction=made.correction,
+            params=made.params(),
+            extra={"gold_file": job.gold_rel, "gold_sha256": job.gold_sha256, "k": c.k,
+                   "seed": list(c.seed), "sample_rate": sr,
+                   "channels": int(samples.shape[1])})
+        try:
+            dest = commit_clip(layout, record, data=data)
+        except FileExistsError:
+            rows.append({"status": "skipped", "file": str(layout.raw_dir(
+                "flawed", job.instrument) / c.name), "reason": "a file not made by augment "
+                                                             "has this name; left alone"})
+            continue
+        rows.append({"status": "made", "file": str(dest), "flaw": c.flaw,
+                     "variant": made.variant, "severity": made.severity})
+    return rows
+
+
+@dataclass
+class _Names:
+    """Next free canonical number per (instrument, prefix), counting planned names."""
+
+    layout: Layout
+    taken: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def next(self, instrument: str, source: str, flaw: str) -> str:
+        from .dataset.ingest import _next_index
+
+        prefix = taxonomy.name_prefix(source, flaw)
+        key = (instrument, prefix)
+        if key not in self.taken:
+            self.taken[key] = _next_index(self.layout.raw_dir("flawed", instrument),
+                                          prefix) - 1
+        self.taken[key] += 1
+        return taxonomy.canonical_name(source, self.taken[key], "wav", flaw)
+
+
+def _plan(layout: Layout, cfg: AugmentSettings, golds: list[Entry],
+          rep: StepReport) -> list[GoldJob]:
+    made: dict[tuple[str, int], ClipRecord] = {}
+    for rec in iter_records(layout, "flawed"):
+        if rec.origin == "augment" and "gold_sha256" in rec.extra and "k" in rec.extra:
+            made[(rec.extra["gold_sha256"], int(rec.extra["k"]))] = rec
+    names = _Names(layout)
+    jobs, up_to_date = [], 0
+    lo, hi = cfg.severity
+    for e in golds:
+        flaws = taxonomy.flaws_for(e.clip.instrument)
+        offset = int(e.sha256[:8], 16) % len(flaws)
+        children = []
+        for k in range(cfg.per_gold):
+            rec = made.get((e.sha256, k))
+            if rec is not None:
+                dest = layout.raw_dir("flawed", rec.instrument) / rec.file
+                if dest.exists():
+                    up_to_date += 1
+                    continue
+                children.append(Child(k, rec.flawed_type, rec.file,  # remake, same name
+                                      tuple(rec.extra["seed"]), float(rec.severity or 0.0)))
+                continue
+            seed = _child_seed(cfg.seed, e.sha256, k)
+            severity = round(lo + (hi - lo) * float(
+                np.random.default_rng([*seed, 1]).random()), 4)
+            flaw = flaws[(offset + k) % len(flaws)]
+            children.append(Child(k, flaw, names.next(e.clip.instrument, e.source, flaw),
+                                  seed, severity))
+        if children:
+            jobs.append(GoldJob(str(layout.root), str(e.clip.path), e.clip.rel, e.rel_source,
+                                e.sha256,
+                                e.clip.instrument, e.source, e.group, tuple(children)))
+    if up_to_date:
+        rep.notes.append(f"{up_to_date} augmented clip(s) up to date (already made)")
+    return jobs
+
+
+def augment(layout: Layout, cfg: AugmentSettings | None = None, *, jobs: int | None = None,
+            scheduler: str | None = None, progress: bool = True) -> StepReport:
+    """Make flawed clips from every gold clip of ``raw/`` (see the module doc)."""
+    cfg = cfg or AugmentSettings()
+    layout.require()
+    rep = StepReport("augment")
+    with layout.lock():
+        if n := layout.remove_partial_files():
+            rep.notes.append(f"removed {n} temporary file(s) left by an interrupted run")
+        golds = []
+        for e in scan(layout).entries:
+            if e.clip.subset != "gold":
+                continue
+            if e.refusal is not None:
+                rep.skip(e.clip.path, f"not augmented: {e.refusal}")
+            else:
+                golds.append(e)
+        work = _plan(layout, cfg, golds, rep)
+        total = sum(len(j.children) for j in work)
+        with progress_bar(total, "augment", progress) as bar:
+            for _, rows in run_tasks(_make_children, work, jobs=jobs, scheduler=scheduler):
+                for row in rows:
+                    bar.update(1)
+                    if row["status"] == "made":
+                        rep.done.append(row)
+                    else:
+                        rep.skip(row["file"], row["reason"] if row["status"] == "skipped"
+                                 else f"not augmented: {row['reason']}")
+    rep.notes.append(f"{len(rep.done)} flawed clip(s) made from {len(golds)} gold clip(s) "
+                     f"(seed {cfg.seed}, {cfg.per_gold} per gold clip, severity "
+                     f"{cfg.severity[0]:g}-{cfg.severity[1]:g})")
+    return rep
+
+
+def parse_severity(text: str) -> tuple[float, float]:
+    """``"LO,HI"`` -> (lo, hi) (raises SettingsError)."""
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise SettingsError(f"severity must be LO,HI (e.g. 0,1), not {text!r}") from None
+    AugmentSettings(severity=(lo, hi))
+    return lo, hi
+

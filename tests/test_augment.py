@@ -1,0 +1,250 @@
+"""Issue 10: long stems become clips; ``clarity augment`` turns any gold library into a
+labelled flawed set with exact corrections, deterministically, incrementally and safely."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import digest, snapshot, write_tone
+from ngn_clarity import taxonomy
+from ngn_clarity.augment import AugmentSettings, augment
+from ngn_clarity.cli import main
+from ngn_clarity.dataset import import_gold, organize_flawed
+from ngn_clarity.dataset.segment import segment_spans
+from ngn_clarity.layout import Layout
+from ngn_clarity.pipeline import RunSettings, run
+from ngn_clarity.records import CORRECTION_FIELDS, iter_records, read_record
+from ngn_clarity.synth import clips, default_soundfont
+from test_normalize import _processes_mentioning
+
+REPO = Path(__file__).resolve().parents[1]
+SF2 = str(default_soundfont())
+
+
+def _notes(seconds: float, sr: int = 44100, gap_at: tuple[float, float] | None = None,
+           period: float = 0.5) -> np.ndarray:
+    """Plucked notes every ``period`` s (each decays to silence before the next), with an
+    optional silent stretch."""
+    t = np.arange(int(seconds * sr)) / sr
+    phase = np.mod(t, period)
+    x = 0.4 * np.sin(2 * np.pi * 220 * t) * np.exp(-phase / 0.06)
+    if gap_at:
+        x[int(gap_at[0] * sr):int(gap_at[1] * sr)] = 0.0
+    return x[:, None].astype(np.float32)
+
+
+# --- segmentation --------------------------------------------------------------------------
+
+def test_segments_have_the_asked_length_cut_between_notes_and_skip_silence():
+    sr = 44100
+    x = _notes(60.0, sr, gap_at=(20.0, 32.0))
+    spans = segment_spans(x, sr, 6.0)
+    secs = [(a / sr, b / sr) for a, b in spans]
+    # 20 s of notes, 12 s of silence, 28 s of notes: 3 + 5 clips of about 6 s
+    assert len(spans) == 8
+    assert all(5.0 <= b - a <= 7.5 for a, b in secs[:-1])
+    assert not any(a < 31.5 and b > 20.5 for a, b in secs)  # nothing from the silence
+    assert secs[0][0] == 0.0 and secs[3][0] == pytest.approx(31.7, abs=0.35)
+    env = np.abs(x[:, 0])
+    for a, b in spans[1:]:  # every inner cut is in a quiet moment between notes
+        if a / sr not in (secs[3][0],):
+            assert env[a] < 0.01 * env.max(), a / sr
+    # spans never overlap and stay inside the stem
+    assert all(b1 <= a2 for (_, b1), (a2, _) in zip(spans, spans[1:]))
+    assert spans[-1][1] <= len(x)
+
+
+def test_a_four_minute_stem_gives_about_forty_six_second_clips():
+    sr = 22050
+    assert len(segment_spans(_notes(240.0, sr), sr, 6.0)) == 40
+    assert segment_spans(_notes(10.0, sr) * 10 ** (-90 / 20), sr, 6.0) == []  # no loudness
+    quiet_then_loud = _notes(20.0, sr)
+    quiet_then_loud[: 8 * sr] *= 10 ** (-30 / 20)  # 30 dB under: more than 20 LU under
+    spans = segment_spans(quiet_then_loud, sr, 6.0)
+    assert spans and spans[0][0] >= 7.5 * sr
+
+
+def test_import_gold_with_segment_writes_clips_with_spans_and_one_group(tmp_path, layout):
+    lib = tmp_path / "lib"
+    (lib / "Bass").mkdir(parents=True)
+    stem = _notes(40.0, 44100, gap_at=(12.0, 18.0))
+    sf.write(str(lib / "Bass" / "Bass DI.flac"), stem, 44100, subtype="PCM_24")
+    write_tone(lib / "Drums" / "Kick.wav", seconds=2.0, freq=60)  # shorter than a clip
+    before = snapshot(lib)
+    assert main(["dataset", "--import-gold", "--source", str(lib), "--segment", "6",
+                 "--data-dir", str(layout.root), "-q"]) == 0
+    assert snapshot(lib) == before
+    names = sorted(os.listdir(layout.raw / "gold/bass"))
+    assert names == [f"bass_{i:03d}.wav" for i in range(1, 7)]  # 12 s + 22 s of notes
+    recs = [read_record(layout, "gold", "bass", n) for n in names]
+    assert {r.group for r in recs} == {f"bass/src-{digest(lib / 'Bass' / 'Bass DI.flac')[:12]}"}
+    assert all(r.original_name == "Bass DI.flac" and r.origin == "import-gold" for r in recs)
+    for name, r in zip(names, recs):
+        got, sr = sf.read(str(layout.raw / "gold/bass" / name), dtype="float32",
+                          always_2d=True)
+        a, b = round(r.span_s[0] * sr), round(r.span_s[1] * sr)
+        np.testing.assert_allclose(got, stem[a:b], atol=2e-7)  # exactly that span
+        assert r.sha256 == digest(layout.raw / "gold/bass" / name)
+    assert (layout.raw / "gold/drums/kick_001.wav").is_file()  # a short file: one clip
+    again = import_gold(layout, lib, segment=6.0)  # the same stems: already there
+    assert again.done == [] and again.ok and len(again.warnings) == 2
+
+
+def test_organize_flawed_with_segment(layout):
+    stem = _notes(20.0, 44100)
+    layout.downloads.mkdir()
+    sf.write(str(layout.downloads / "Bass Flawed - Boomy (1).wav"), stem, 44100)
+    rep = organize_flawed(layout, segment=6.0)
+    assert rep.ok and len(rep.done) == 3
+    for d in rep.done:
+        rec = read_record(layout, "flawed", "bass", Path(d["dest"]).name)
+        assert rec.flawed_type == "boomy" and rec.span_s is not None
+
+
+# --- augment -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def gold_library(tmp_path_factory) -> Path:
+    """raw/ with 2 gold clips per instrument (rendered), no flawed clips."""
+    root = tmp_path_factory.mktemp("gold") / "data"
+    layout = Layout(root)
+    layout.init()
+    for inst in taxonomy.INSTRUMENTS:
+        golds, _ = clips.plan(inst, 2, 0, seed=4, soundfont=SF2)
+        for g in golds:
+            audio_, facts = clips.render_gold(g, SF2)
+            sf.write(str(layout.raw_dir("gold", inst) / g.name), audio_, g.sample_rate,
+                     subtype="PCM_24")
+    return root
+
+
+def _clone(src: Path, dest: Path) -> Layout:
+    shutil.copytree(src, dest)
+    return Layout(dest)
+
+
+def _flawed(layout: Layout) -> dict[str, str]:
+    return {p.relative_to(layout.raw).as_posix(): digest(p)
+            for p in sorted((layout.raw / "flawed").rglob("*.wav"))}
+
+
+def test_augment_makes_balanced_labelled_clips_with_exact_corrections(gold_library, tmp_path):
+    layout = _clone(gold_library, tmp_path / "d")
+    rep = augment(layout, AugmentSettings(per_gold=5, seed=1), jobs=2, progress=False)
+    assert rep.ok and len(rep.done) == 50
+    for inst in taxonomy.INSTRUMENTS:
+        recs = [r for r in iter_records(layout, "flawed") if r.instrument == inst]
+        assert len(recs) == 10
+        counts = {f: sum(r.flawed_type == f for r in recs) for f in taxonomy.flaws_for(inst)}
+        assert set(counts.values()) == {2}, counts  # every flaw, equally often
+        for r in recs:
+            gold = read_record(layout, "gold", inst, r.extra["gold_file"])
+            assert gold is None  # placed by hand: its group is its own stem
+            assert r.group == f"{inst}/{Path(r.extra['gold_file']).stem}"
+            assert r.origin == "augment" and r.sha256 == digest(
+                layout.raw_dir("flawed", inst) / r.file)
+            assert list(r.correction) == list(CORRECTION_FIELDS)
+            assert 0.0 <= r.severity <= 1.0 and r.params["chain"]
+            assert r.params["variant"] in __import__("ngn_clarity.flaws", fromlist=[
+                "x"]).VARIANTS[r.flawed_type]
+            assert taxonomy.parse_canonical(r.file).flaw == r.flawed_type
+    # a run then puts them in the tables with their group and corrections
+    assert run(layout, RunSettings(jobs=2), progress=False).ok
+    import pandas as pd
+
+    labels = pd.read_csv(layout.features / "labels.csv")
+    flawed = labels[labels["subset"] == "flawed"]
+    assert len(flawed) == 50 and flawed[list(CORRECTION_FIELDS)].notna().all().all()
+    assert set(flawed["group"]) == set(labels.loc[labels["subset"] == "gold", "group"])
+
+
+def test_augment_is_deterministic_and_incremental(gold_library, tmp_path):
+    a = _clone(gold_library, tmp_path / "a")
+    b = _clone(gold_library, tmp_path / "b")
+    augment(a, AugmentSettings(per_gold=3, seed=5), jobs=2, progress=False)
+    augment(b, AugmentSettings(per_gold=3, seed=5), jobs=1, progress=False)
+    assert _flawed(a) == _flawed(b) and len(_flawed(a)) == 30
+    other = _clone(gold_library, tmp_path / "c")
+    augment(other, AugmentSettings(per_gold=3, seed=6), jobs=1, progress=False)
+    assert set(_flawed(other).values()) != set(_flawed(a).values())
+
+    before = {p: os.stat(a.raw / p).st_mtime_ns for p in _flawed(a)}
+    again = augment(a, AugmentSettings(per_gold=3, seed=5), jobs=2, progress=False)
+    assert again.done == [] and "30 augmented clip(s) up to date" in again.notes[0]
+    assert {p: os.stat(a.raw / p).st_mtime_ns for p in _flawed(a)} == before
+    write_tone(a.raw / "gold/bass/bass_050.wav", seconds=2.0, freq=55)  # a new gold clip
+    more = augment(a, AugmentSettings(per_gold=5, seed=5), jobs=2, progress=False)
+    assert len(more.done) == 5 + 10 * 2  # 5 for the new clip, 2 more for each of the 10
+    assert {p: os.stat(a.raw / p).st_mtime_ns for p in before} == before
+
+
+def test_augment_never_overwrites_and_reports_unusable_gold(gold_library, tmp_path, capsys):
+    layout = _clone(gold_library, tmp_path / "d")
+    sf.write(str(layout.raw / "gold/keys/keys_900.wav"), np.zeros((44100, 1)), 44100)
+    plan_target = layout.raw / "flawed/bass"
+    foreign = {}
+    for name in ("bass_flawed_boomy_001.wav", "bass_flawed_thin_001.wav"):
+        foreign[name] = digest(write_tone(plan_target / name, seconds=1.0, freq=999))
+    assert main(["augment", "--data-dir", str(layout.root), "--per-gold", "5", "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "keys_900.wav: not augmented: digital silence" in err
+    for name, h in foreign.items():  # a file already there is never replaced ...
+        assert digest(plan_target / name) == h
+        assert read_record(layout, "flawed", "bass", name) is None  # ... nor relabelled
+    made = [r for r in iter_records(layout, "flawed") if r.instrument == "bass"]
+    assert len(made) == 10 and all(r.file not in foreign for r in made)
+
+
+def test_severity_and_counts_are_checked(tmp_path, capsys):
+    for argv, msg in ((["--severity", "0.5,0.2"], "severity must be LO,HI with 0 <= LO <= HI"),
+                      (["--severity", "x"], "severity must be LO,HI"),
+                      (["--per-gold", "0"], "per-gold must be an integer in [1, 100]")):
+        with pytest.raises(SystemExit) as e:
+            main(["augment", *argv, "--data-dir", str(tmp_path)])
+        assert e.value.code == 2 and msg in capsys.readouterr().err
+    rep_cfg = AugmentSettings(severity=(0.2, 0.2))
+    assert rep_cfg.severity == (0.2, 0.2)
+
+
+def test_kill_9_during_augment_then_rerun_equals_a_clean_run(gold_library, tmp_path):
+    clean = _clone(gold_library, tmp_path / "clean")
+    augment(clean, AugmentSettings(per_gold=8, seed=2), jobs=2, progress=False)
+    data = tmp_path / "killed"
+    killed = _clone(gold_library, data)
+    cmd = [sys.executable, "-m", "ngn_clarity.cli", "augment", "--data-dir", str(data),
+           "--per-gold", "8", "--seed", "2", "--jobs", "2", "-q"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(list((data / "raw/flawed").rglob("*.wav"))) >= 15:
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "augment finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert _processes_mentioning(str(data)) == []
+    for p in (data / "raw/flawed").rglob("*.wav"):  # no clip without its record
+        assert read_record(killed, "flawed", p.parent.name, p.name) is not None
+    assert subprocess.run(cmd).returncode == 0
+    assert _flawed(killed) == _flawed(clean)
+    assert [p for p in data.rglob("*") if p.name.startswith(".~clarity.")] == []
+
+
+def test_run_augment_runs_it_between_dataset_and_normalize(gold_library, tmp_path, capsys):
+    layout = _clone(gold_library, tmp_path / "d")
+    assert main(["run", "--augment", "2", "--data-dir", str(layout.root), "--jobs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "gold 10, flawed 20" in out and "Ready for training: ✓" in out
+    meta = json.loads((layout.features / "feature_metadata.json").read_text())
+    assert meta["counts"]["flawed"] == 20
