@@ -92,8 +92,8 @@ def onset_shift_ms(flawed: np.ndarray, gold: np.ndarray, sr: int) -> float:
     return float(np.abs(a[:, None] - b[None, :]).min(axis=1).mean() * 1000 / sr)
 
 
-BANDS = {"muddy": (200, 500), "harsh": (2000, 5000), "nasal": (800, 1500),
-         "boxy": (300, 800), "over_sibilant": (5000, 10000), "boomy": (60, 130)}
+BANDS = {"muddy": (180, 400), "harsh": (2000, 5000), "nasal": (800, 1500),
+         "boxy": (400, 850), "over_sibilant": (5000, 10000), "boomy": (60, 130)}
 
 
 def named_quantity(flaw: str, flawed: np.ndarray, gold: np.ndarray,

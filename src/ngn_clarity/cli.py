@@ -535,17 +535,24 @@ def _run_run(args: argparse.Namespace) -> int:
 def _add_train(p: argparse.ArgumentParser) -> None:
     from .model.train import TrainSettings
 
-    _opt_schema(p, ("both",), "both")
-    p.add_argument("--classifier", choices=("auto", "global", "per_instrument"),
-                   default="auto", help="auto = measure both, keep the better (default)")
-    p.add_argument("--n-estimators", type=_arg(TrainSettings, "n_estimators"), default=500,
-                   metavar="N", help="trees (default 500)")
+    p.add_argument("--model", choices=("auto", "lgbm", "rf"), default="auto",
+                   help="classifier: auto = cross-validate LightGBM and the seed's Random "
+                        "Forest, keep the better (default); lgbm; rf")
+    p.add_argument("--schema", choices=("seed", "extended"), default="extended",
+                   help="fingerprint to train on (default extended; its fingerprints are "
+                        "computed from processed/ once and cached)")
+    p.add_argument("--cv", type=_arg(TrainSettings, "cv"), default=5, metavar="K",
+                   help="folds of the grouped and the leave-source-out cross-validation "
+                        "(default 5)")
+    p.add_argument("--no-leave-source-out", dest="leave_source_out", action="store_false",
+                   help="skip the leave-source-out cross-validation")
+    p.add_argument("--n-estimators", type=_arg(TrainSettings, "n_estimators"), default=None,
+                   metavar="N", help="boosting rounds (lgbm, default 300) or trees (rf, "
+                                     "default 500)")
     p.add_argument("--max-depth", type=_arg(TrainSettings, "max_depth"), default=8,
-                   metavar="N", help="tree depth (default 8)")
-    p.add_argument("--test-size", type=_arg(TrainSettings, "test_size"), default=0.2,
-                   metavar="FRACTION", help="fraction of groups held out (default 0.2)")
+                   metavar="N", help="tree depth of the rf baseline (default 8)")
     p.add_argument("--seed", type=_arg(TrainSettings, "seed"), default=0, metavar="N",
-                   help="split and model seed (default 0)")
+                   help="fold and model seed (default 0)")
     _opt_jobs(p)
 
 
@@ -553,34 +560,35 @@ def _run_train(args: argparse.Namespace) -> int:
     from .model.train import TrainSettings, train
 
     con = _console(args)
-    schemas = ("seed", "extended") if args.schema == "both" else (args.schema,)
-    cfg = TrainSettings(n_estimators=args.n_estimators, max_depth=args.max_depth,
-                        test_size=args.test_size, seed=args.seed, schemas=schemas,
-                        classifier=args.classifier, jobs=args.jobs)
+    cfg = TrainSettings(model=args.model, schema=args.schema, cv=args.cv,
+                        leave_source_out=args.leave_source_out, n_estimators=args.n_estimators,
+                        max_depth=args.max_depth, seed=args.seed, jobs=args.jobs)
     layout = _layout(args)
     with _writing(args, layout):
         trained = train(layout, cfg, progress=not args.quiet, say=con.info)
     m = trained.metrics
-    split = m["split"]
-    con.info(f"split: {split['train_rows']} train / {split['test_rows']} test rows, "
-             f"{split['groups_in_both']} group(s) on both sides")
-    con.info(f"{'schema':<9} {'classifier':<15} {'accuracy':>8} {'EQ MAE dB':>10} "
-             f"{'(flawed only)':>14}")
-
-    def db(v: float | None) -> str:
-        return "n/a" if v is None else f"{v:.2f}"
-
-    for schema, sm in m["schemas"].items():
-        for kind, v in sm["classifier"]["variants"].items():
-            r = sm["regressor"]
-            con.info(f"{schema:<9} {kind:<15} {v['accuracy']:8.3f} {db(r['eq_mae_db']):>10} "
-                     f"{db(r['eq_mae_db_flawed_only']):>14}")
-        if sm["regressor"]["rows_without_correction"]:
-            con.info(f"  regressor: trained on {sm['regressor']['rows_train']} rows with a "
-                     f"known correction; {sm['regressor']['rows_without_correction']} rows "
-                     f"have none (imported flawed clips)")
-    con.info(f"kept: {m['kept']['schema']} schema, {m['kept']['classifier']} classifier -> "
-             f"{layout.models}")
+    cv = m["cv"]
+    con.info("")
+    con.info(f"{'model':<6} {'accuracy (CV mean +- sd)':>26} {'gold vs flawed':>15} "
+             f"{'gold recall':>12}")
+    for kind, v in m["cv_by_model"].items():
+        con.info(f"{kind:<6} {v['accuracy_mean']:>18.3f} +- {v['accuracy_std']:.3f} "
+                 f"{v['gold_vs_flawed_accuracy']:>15.3f} {v['gold_recall'] or 0:>12.3f}"
+                 + ("   (kept)" if kind == m["kept"] else ""))
+    worst = min((r, c) for c, r in cv["recall"].items() if c != taxonomy.NO_FLAW)
+    con.info(f"recall by flaw: lowest {worst[1]} {worst[0]:.2f}; by severity "
+             + ", ".join(f"{k} {v:.2f}" for k, v in cv["recall_by_severity"].items()
+                         if v is not None))
+    if cv["eq_mae_flawed_db"] is not None:
+        con.info(f"EQ correction error on flawed clips: {cv['eq_mae_flawed_db']:.2f} dB")
+    if m["rows_without_correction"]:
+        con.info(f"regressor: trained on {m['rows_with_correction']} clips with a known "
+                 f"correction; {m['rows_without_correction']} have none (imported flawed clips)")
+    if m["leave_source_out"]:
+        lo = m["leave_source_out"]
+        con.info(f"leave-source-out: accuracy {lo['accuracy']:.3f}, gold vs flawed "
+                 f"{lo['gold_vs_flawed_accuracy']:.3f} ({len(lo['families'])} source families)")
+    con.info(f"models -> {layout.models}")
     return EXIT_OK
 
 
@@ -639,8 +647,8 @@ def _run_predict(args: argparse.Namespace) -> int:
         elif "error" in r:
             con.problem(f"{r['file']}: {r['error']}")
         else:
-            con.info(f"{r['file']}: {r['instrument']}, flaw {r['flaw']} "
-                     f"(confidence {r['confidence']:.2f})")
+            ranked = ", ".join(f"{t['class']} {t['probability']:.2f}" for t in r["top"])
+            con.info(f"{r['file']}: {r['instrument']}, flaw {r['flaw']} ({ranked})")
             eq = "  ".join(f"{k[3:-3]}Hz {v:+.1f}" for k, v in r["corrections"].items()
                            if k.startswith("eq_"))
             rest = "  ".join(f"{k} {v:.2f}" for k, v in r["corrections"].items()
@@ -695,9 +703,11 @@ COMMANDS: dict[str, tuple[str, Callable | None, Callable, str | None, str]] = {
                  _add_features, _run_features, "feature_extractor.py", "data wait"),
     "run": ("the whole pipeline: dataset -> normalize + features (one pass per clip) -> "
             "analyze, incremental", _add_run, _run_run, "run_pipeline.py", "data wait"),
-    "train": ("train the classifier and correction regressor (phase 1B)",
+    "train": ("train and cross-validate the flaw classifier and the correction regressor, "
+              "export them to ONNX (phase 1B)",
               _add_train, _run_train, None, "data wait"),
-    "export-onnx": ("export the trained models to ONNX", None, _run_export, None, "data wait"),
+    "export-onnx": ("export the trained models to ONNX again (train already does)", None,
+                    _run_export, None, "data wait"),
     "bench-onnx": ("ONNX single-row latency and batch throughput", _add_bench, _run_bench,
                    None, "data wait"),
     "predict": ("flaw, confidence and corrections for audio files (normalize, fingerprint, "

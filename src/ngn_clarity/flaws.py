@@ -502,13 +502,15 @@ def _band_powers(x: np.ndarray, sr: int) -> tuple[tuple[float, ...], tuple[float
 Build = Callable[[np.random.Generator, float, Context], list[Transform]]
 
 #: Each EQ flaw: its band (Hz), gain range (dB) for a single boost, Q range, and the
-#: opposite band a "tilt" variant cuts.
+#: opposite band a "tilt" variant cuts. Muddy (180-400 Hz) and boxy (400-850 Hz) split the
+#: taxonomy's overlapping descriptions (200-500 and 300-800 Hz) where engineers do: mud in
+#: the low mids, box above it, so one boost is not both.
 _BANDS: dict[str, tuple[tuple[float, float], tuple[float, float], tuple[float, float],
                         tuple[float, float]]] = {
-    "muddy": ((200, 450), (6, 12), (0.7, 1.6), (2500, 6000)),
+    "muddy": ((180, 400), (6, 12), (0.7, 1.6), (2500, 6000)),
     "harsh": ((2000, 5000), (6, 13), (0.9, 2.5), (150, 450)),
     "nasal": ((800, 1500), (7, 13), (1.5, 4.0), (4000, 9000)),
-    "boxy": ((300, 800), (7, 13), (1.2, 3.0), (3000, 9000)),
+    "boxy": ((400, 850), (7, 13), (1.2, 3.0), (3000, 9000)),
     "over_sibilant": ((5000, 9500), (8, 15), (0.9, 2.2), (150, 600)),
     "boomy": ((60, 130), (8, 14), (1.5, 4.0), (1500, 5000)),
 }

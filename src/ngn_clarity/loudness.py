@@ -27,7 +27,7 @@ weighted as surrounds (1.41).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -36,8 +36,8 @@ import pyebur128 as ebu
 from .errors import LoudnessError, SilentAudioError
 
 __all__ = ["LoudnessError", "SilentAudioError", "LoudnessReport", "measure",
-           "loudness_series", "hop_energies", "energy_to_lufs", "gain_to_target",
-           "true_peak", "ENGINE"]
+           "loudness_series", "momentary_series", "hop_energies", "energy_to_lufs",
+           "gain_to_target", "true_peak", "ENGINE"]
 
 _MODE = (ebu.MeasurementMode.MODE_I | ebu.MeasurementMode.MODE_LRA
          | ebu.MeasurementMode.MODE_S | ebu.MeasurementMode.MODE_SAMPLE_PEAK)
@@ -87,20 +87,49 @@ class LoudnessReport:
     sample_rate: int
     channels: int
     flags: tuple[str, ...] = ()
+    hop_energies: tuple[float, ...] = field(default=(), repr=False, compare=False)
+    """K-weighted energy of every 100 ms hop (see :func:`hop_energies`); not in to_dict."""
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["flags"] = list(self.flags)
+        del d["hop_energies"]
         return d
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], hop_energies=()) -> "LoudnessReport":
+        d = {**d, "flags": tuple(d.get("flags", ())), "hop_energies": tuple(hop_energies)}
+        return cls(**d)
+
     def scaled(self, gain_db: float) -> "LoudnessReport":
-        """The report this audio would give after a gain of ``gain_db`` (exact for I, peaks)."""
+        """The report this audio gives after a gain of ``gain_db``: exact for the peaks, and
+        for the gated measures whenever no gating block crosses the absolute gate (see
+        :meth:`gain_is_exact`)."""
         def add(v: float | None) -> float | None:
             return None if v is None else v + gain_db
+        factor = 10.0 ** (gain_db / 10.0)
         return LoudnessReport(self.integrated_lufs + gain_db, self.loudness_range_lu,
                               add(self.true_peak_dbtp), self.sample_peak_dbfs + gain_db,
                               add(self.momentary_max_lufs), add(self.short_term_max_lufs),
-                              self.duration_s, self.sample_rate, self.channels, self.flags)
+                              self.duration_s, self.sample_rate, self.channels, self.flags,
+                              tuple(e * factor for e in self.hop_energies))
+
+    def gain_is_exact(self, gain_db: float) -> bool:
+        """True if a gain of ``gain_db`` moves every BS.1770 measure by exactly that much:
+        no 400 ms gating block and no 3 s short-term block lies where the gain would move it
+        across the -70 LUFS absolute gate (the relative gates move with the level). Clips
+        under 400 ms are measured ungated, so any gain is exact for them."""
+        if "short_clip" in self.flags:
+            return True
+        e = np.asarray(self.hop_energies)
+        if e.size == 0:
+            return False
+        lo, hi = sorted((ABSOLUTE_GATE_LUFS, ABSOLUTE_GATE_LUFS - gain_db))
+        for hops in (int(BLOCK_S * 1000) // STEP_MS, int(SHORT_TERM_S * 1000) // STEP_MS):
+            blocks = _windowed(e, hops)
+            if np.any((blocks >= lo - 1e-6) & (blocks <= hi + 1e-6)):
+                return False
+        return True
 
 
 def _db(linear: float) -> float:
@@ -232,7 +261,8 @@ def measure(samples: np.ndarray, sample_rate: int, *, mono_as_dual: bool = True,
         sample_peak_dbfs=_db(sample_peak),
         momentary_max_lufs=_window_max(energies, int(BLOCK_S * 1000) // STEP_MS),
         short_term_max_lufs=_window_max(energies, int(SHORT_TERM_S * 1000) // STEP_MS),
-        duration_s=duration, sample_rate=sample_rate, channels=channels, flags=tuple(flags))
+        duration_s=duration, sample_rate=sample_rate, channels=channels, flags=tuple(flags),
+        hop_energies=tuple(float(v) for v in energies))
 
 
 def hop_energies(samples: np.ndarray, sample_rate: int, *,
@@ -245,6 +275,11 @@ def hop_energies(samples: np.ndarray, sample_rate: int, *,
 
 def energy_to_lufs(energy: float) -> float:
     return -0.691 + 10.0 * math.log10(energy) if energy > 0 else -math.inf
+
+
+def momentary_series(report: LoudnessReport) -> np.ndarray:
+    """Momentary (400 ms) loudness every 100 ms of the measured audio, from its report."""
+    return _windowed(np.asarray(report.hop_energies), int(BLOCK_S * 1000) // STEP_MS)
 
 
 def loudness_series(samples: np.ndarray, sample_rate: int, *,
@@ -266,6 +301,10 @@ def gain_to_target(report: LoudnessReport, target_lufs: float,
     or under ``true_peak_ceiling_dbtp`` when one is given. Returns ``(gain_db, limited)``.
     """
     gain = target_lufs - report.integrated_lufs
-    if true_peak_ceiling_dbtp is not None and report.true_peak_dbtp + gain > true_peak_ceiling_dbtp:
+    if true_peak_ceiling_dbtp is None:
+        return gain, False
+    if report.true_peak_dbtp is None:
+        raise ValueError("a true-peak ceiling needs a report measured with true_peak=True")
+    if report.true_peak_dbtp + gain > true_peak_ceiling_dbtp:
         return true_peak_ceiling_dbtp - report.true_peak_dbtp, True
     return gain, False

@@ -83,22 +83,25 @@ def normalize_samples(samples: np.ndarray, sample_rate: int,
                       cfg: NormalizeSettings) -> Normalized:
     """Pure core: bring one clip's samples to the target loudness.
 
-    A gain is not exactly a loudness shift: blocks of a sparse clip (a kick with gaps) cross
-    the -70 LUFS absolute gate when the level moves, so the first gain can miss by 0.1-0.3
-    LU. The result is re-measured and the gain corrected until it is within 0.005 LU (at
-    most three times), or until the true-peak ceiling of fixed-point output limits it.
-    ``after`` is the measurement of ``out`` itself (what a fingerprint of ``out`` reads).
-    Raises :class:`~ngn_clarity.errors.LoudnessError` (e.g. silence) when there is no
-    loudness to fix.
+    The clip is measured once. A gain shifts every BS.1770 measure by exactly that much
+    unless a gating block crosses the -70 LUFS absolute gate (blocks of a sparse clip, a kick
+    with gaps, can): then the first gain can miss by 0.1-0.3 LU, so the result is re-measured
+    and the gain corrected until it is within 0.005 LU (at most three times), or until the
+    true-peak ceiling of fixed-point output limits it. ``after`` describes ``out`` (what a
+    fingerprint of ``out`` reads). True peak is measured for fixed-point output only (float
+    output cannot clip). Raises :class:`~ngn_clarity.errors.LoudnessError` (e.g. silence)
+    when there is no loudness to fix.
     """
-    before = loudness.measure(samples, sample_rate)
+    before = loudness.measure(samples, sample_rate, true_peak=cfg.ceiling is not None)
     gain_db, limited = loudness.gain_to_target(before, cfg.target_lufs, cfg.ceiling)
 
     def apply(gain: float) -> tuple[np.ndarray, loudness.LoudnessReport]:
         out = (samples * np.float32(10.0 ** (gain / 20.0))).astype(np.float32)
-        # true peak scales exactly with the gain: no need to oversample again
+        if before.gain_is_exact(gain):
+            return out, before.scaled(gain)
         after = loudness.measure(out, sample_rate, true_peak=False)
-        return out, replace(after, true_peak_dbtp=before.true_peak_dbtp + gain)
+        tp = None if before.true_peak_dbtp is None else before.true_peak_dbtp + gain
+        return out, replace(after, true_peak_dbtp=tp)  # true peak scales exactly
 
     out, after = apply(gain_db)
     for _ in range(_MAX_CORRECTIONS):
@@ -106,8 +109,9 @@ def normalize_samples(samples: np.ndarray, sample_rate: int,
         if limited or abs(error) <= _SETTLE_LU:
             break
         gain_db += error
-        if cfg.ceiling is not None and before.true_peak_dbtp + gain_db > cfg.ceiling:
-            gain_db, limited = cfg.ceiling - before.true_peak_dbtp, True
+        tp = before.true_peak_dbtp
+        if cfg.ceiling is not None and tp is not None and tp + gain_db > cfg.ceiling:
+            gain_db, limited = cfg.ceiling - tp, True
         out, after = apply(gain_db)
     return Normalized(out, before, after, gain_db, limited)
 
@@ -132,7 +136,8 @@ def normalized_state(state: dict[str, Any], result: Normalized, sample_rate: int
     return {**state, "status": "normalized", "sample_rate": sample_rate,
             "channels": channels, "before": result.before.to_dict(),
             "after": result.after.to_dict(), "gain_db": result.gain_db,
-            "gain_limited": result.limited, "flags": list(result.before.flags)}
+            "gain_limited": result.limited, "flags": list(result.before.flags),
+            "after_hop_energies": list(result.after.hop_energies)}
 
 
 def write_output(dest: str | Path, state_path: str | Path, state: dict[str, Any],
@@ -181,7 +186,7 @@ def _round(d: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def log_entry(state: dict[str, Any], up_to_date: bool) -> dict[str, Any]:
     """One file's entry of ``normalization_log.json`` (values rounded for reading)."""
-    e = {k: v for k, v in state.items() if k != "output_identity"}
+    e = {k: v for k, v in state.items() if k not in ("output_identity", "after_hop_energies")}
     if e.get("status") == "normalized":
         e["before"], e["after"] = _round(e["before"]), _round(e["after"])
         e["gain_db"] = round(e["gain_db"], 4)

@@ -75,9 +75,7 @@ def _loudness_of(state: dict) -> Any:
 
     if state.get("subtype", "FLOAT") != "FLOAT" or "after" not in state:
         return None
-    after = dict(state["after"])
-    after["flags"] = tuple(after.get("flags", ()))
-    return LoudnessReport(**after)
+    return LoudnessReport.from_dict(state["after"], state.get("after_hop_energies", ()))
 
 
 def process_clip(task: ClipTask) -> dict[str, Any]:
@@ -241,10 +239,6 @@ def execute(plan: Plan, *, jobs: int | None = None, scheduler: str | None = None
             progress: bool = True, desc: str = "clips") -> Done:
     """Run the plan's tasks; fold their results into the plan (see :class:`Done`)."""
     done = Done(plan)
-    if plan.schema and plan.tasks and (scheduler or (jobs or 1) > 1):
-        from .features.extract import warm_up
-
-        warm_up()
     with progress_bar(len(plan.tasks), desc, progress) as bar:
         for k, result in run_tasks(process_clip, plan.tasks, jobs=jobs, scheduler=scheduler):
             bar.update(1)

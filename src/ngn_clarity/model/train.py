@@ -1,307 +1,313 @@
-"""Phase 1B: Random Forests on the fingerprint (``clarity train``).
+"""Phase 1B: ``clarity train``: the classifier and the correction regressor, evaluated honestly.
 
-Two models, as the seed says (500 trees, depth 8, 80/20 split; all exposed):
+1. The joined table of the chosen schema (fingerprints from the cache; only the missing
+   ones are computed).
+2. **Grouped K-fold** cross-validation (:mod:`.evaluate`) of each candidate classifier
+   (``lgbm`` gradient-boosted trees, ``rf`` the seed's Random Forest) and of the regressor;
+   the classifier with the better out-of-fold accuracy is kept (``model="auto"``).
+3. **Calibration**: a temperature fitted on the kept model's out-of-fold probabilities, so
+   ``predict``'s confidence means what it says (expected calibration error before and
+   after is recorded).
+4. **Leave-source-out** cross-validation of the kept model: whole source families held out.
+5. The final models are fitted on every row (the regressor on the rows whose correction is
+   known; how many is said), exported to ONNX (parity checked against scikit-learn /
+   LightGBM), and the whole ``models/`` set is published at once
+   (:func:`~ngn_clarity.fsutil.publish_version`): a failed or killed train leaves the
+   previous model whole.
 
-* a **classifier** for ``flawed_type`` (``none`` for gold). Two variants are trained on the
-  same split and the better one on the test rows is kept: ``global`` (one forest, the
-  instrument one-hot appended to the 64 features) and ``per_instrument`` (one forest per
-  instrument, on its own flaws and ``none``);
-* a **regressor** for the 12-value correction vector (global, instrument one-hot appended),
-  trained on the rows whose corrections are known.
-
-The split is by group (a gold clip and the flawed clips made from it are never on both
-sides): ``GroupShuffleSplit`` on the ``group`` label. With ``schemas=("seed", "extended")``
-both fingerprints are evaluated side by side on the same split; the models of the better
-schema (by classifier accuracy, then EQ MAE) are saved.
+``models/``: ``classifier.joblib``, ``regressor.joblib``, ``classifier.onnx``,
+``regressor.onnx``, ``model_card.json`` (inputs, classes, corrections, calibration, schema
+and version), ``metrics.json`` (both cross-validations, per model), ``cv_predictions.csv``
+(every clip's out-of-fold prediction) and ``confusion.png`` (row-normalised).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from .. import settings, taxonomy
-from ..errors import ModelError, SettingsError
+from ..errors import ModelError
 from ..fsutil import atomic_path, atomic_write_json
 from ..layout import Layout
-from ..records import CORRECTION_FIELDS, EQ_CENTRES_HZ
+from ..records import CORRECTION_FIELDS
 from ..settings import Interval, Options, Validated
-
-EQ_FIELDS = tuple(f"eq_{f}_db" for f in EQ_CENTRES_HZ)
+from .estimators import (CLASSIFIERS, Temperature, expected_calibration_error,
+                         make_classifier, make_regressor)
+from .evaluate import (Data, OutOfFold, grouped_splits, input_names, out_of_fold,
+                       source_splits, summarize)
 
 
 @dataclass(frozen=True)
 class TrainSettings(Validated):
-    n_estimators: int = 500
+    model: str = "auto"
+    """Classifier: "auto" (cross-validate lgbm and rf, keep the better), "lgbm" or "rf"."""
+    schema: str = "extended"
+    cv: int = 5
+    """Folds of the grouped and of the leave-source-out cross-validation."""
+    leave_source_out: bool = True
+    n_estimators: int | None = None
+    """Trees (rf, default 500) or boosting rounds (lgbm, default 300)."""
     max_depth: int = 8
-    test_size: float = 0.2
+    """Depth of the rf baseline's trees (the seed's 8)."""
     seed: int = 0
-    schemas: tuple[str, ...] = ("seed", "extended")
-    classifier: str = "auto"
-    """"auto" (measure both, keep the better), "global" or "per_instrument"."""
     jobs: int | None = None
 
-    constraints = {"n_estimators": Interval(int, 1, 10_000), "max_depth": Interval(int, 1, 64),
-                   "test_size": Interval(float, 0.0, 1.0, closed="neither"),
-                   "seed": settings.SEED_RANGE,
-                   "classifier": Options(("auto", "global", "per_instrument")),
+    constraints = {"model": Options(("auto", *CLASSIFIERS)),
+                   "schema": Options(("seed", "extended")),
+                   "cv": Interval(int, 2, 20),
+                   "n_estimators": (None, Interval(int, 1, 10_000)),
+                   "max_depth": Interval(int, 1, 64), "seed": settings.SEED_RANGE,
                    "jobs": settings.JOBS_RANGE}
-
-    def check_together(self) -> None:
-        from ..features.schema import SCHEMAS
-
-        if not self.schemas or not set(self.schemas) <= set(SCHEMAS):
-            raise SettingsError(f"schemas must be among {', '.join(SCHEMAS)}, not "
-                                f"{self.schemas!r}")
-
-
-def models_dir(layout: Layout) -> Path:
-    return layout.models
-
-
-def design_matrix(table, feature_names: list[str]) -> np.ndarray:
-    """64 features followed by the instrument one-hot (taxonomy order), float32."""
-    x = table[feature_names].to_numpy(dtype=np.float32)
-    onehot = np.stack([(table["instrument"] == i).to_numpy(np.float32)
-                       for i in taxonomy.INSTRUMENTS], axis=1)
-    return np.ascontiguousarray(np.hstack([x, onehot]), dtype=np.float32)
-
-
-def input_names(feature_names: list[str]) -> list[str]:
-    return [*feature_names, *(f"instrument_{i}" for i in taxonomy.INSTRUMENTS)]
-
-
-def grouped_split(table, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.model_selection import GroupShuffleSplit
-
-    gss = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
-    train_idx, test_idx = next(gss.split(table, groups=table["group"].to_numpy()))
-    return np.sort(train_idx), np.sort(test_idx)
 
 
 @dataclass
 class Trained:
     schema: str
     feature_names: list[str]
-    classifier_kind: str
+    kind: str
     classifier: Any
-    """A fitted forest (global) or {instrument: forest} (per_instrument)."""
     regressor: Any
+    temperature: Temperature
+    classes: list[str]
     metrics: dict[str, Any] = field(default_factory=dict)
 
-
-def predict_labels(trained: Trained, x: np.ndarray, instruments: np.ndarray):
-    """(labels, probabilities-of-the-label) with either classifier kind."""
-    if trained.classifier_kind == "global":
-        proba = trained.classifier.predict_proba(x)
-        return trained.classifier.classes_[proba.argmax(1)], proba.max(1)
-    labels = np.empty(len(x), dtype=object)
-    conf = np.zeros(len(x))
-    for inst, forest in trained.classifier.items():
-        m = instruments == inst
-        if m.any():
-            proba = forest.predict_proba(x[m])
-            labels[m] = forest.classes_[proba.argmax(1)]
-            conf[m] = proba.max(1)
-    return labels, conf
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """Calibrated class probabilities in :attr:`classes` order."""
+        p = self.classifier.predict_proba(x)
+        order = [list(self.classifier.classes_).index(c) for c in self.classes]
+        return self.temperature.apply(p[:, order])
 
 
-def _num(v: float) -> float | None:
-    """A metric for JSON: rounded, or None where it does not exist (no rows)."""
-    return None if not np.isfinite(v) else round(float(v), 4)
+def _jobs(s: TrainSettings) -> int:
+    from ..executor import default_jobs
 
-
-def _forest(kind: str, s: TrainSettings):
-    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
-
-    cls = RandomForestClassifier if kind == "clf" else RandomForestRegressor
-    return cls(n_estimators=s.n_estimators, max_depth=s.max_depth, random_state=s.seed,
-               n_jobs=s.jobs or -1)
-
-
-def _classification_metrics(y_true, y_pred) -> dict[str, Any]:
-    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
-
-    labels = sorted(set(y_true) | set(y_pred), key=lambda c: (c != "none", c))
-    p, r, f, n = precision_recall_fscore_support(y_true, y_pred, labels=labels,
-                                                 zero_division=0)
-    return {"accuracy": round(float(accuracy_score(y_true, y_pred)), 4),
-            "per_class": {c: {"precision": round(float(a), 4), "recall": round(float(b), 4),
-                              "f1": round(float(d), 4), "support": int(e)}
-                          for c, a, b, d, e in zip(labels, p, r, f, n)},
-            "labels": labels,
-            "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist()}
-
-
-def fit_schema(table, schema: str, train_idx, test_idx, s: TrainSettings) -> Trained:
-    """Train both classifier variants and the regressor on one schema's table."""
-    from ..features.schema import names
-
-    feature_names = names(schema)
-    x = design_matrix(table, feature_names)
-    y = table["flawed_type"].fillna(taxonomy.NO_FLAW).to_numpy(dtype=object)
-    inst = table["instrument"].to_numpy(dtype=object)
-    tr, te = train_idx, test_idx
-
-    glob = _forest("clf", s).fit(x[tr], y[tr])
-    per = {}
-    for i in taxonomy.INSTRUMENTS:
-        m = inst[tr] == i
-        if m.any():
-            per[i] = _forest("clf", s).fit(x[tr][m], y[tr][m])
-    variants = {}
-    for kind, clf in (("global", glob), ("per_instrument", per)):
-        t = Trained(schema, feature_names, kind, clf, None)
-        pred, _ = predict_labels(t, x[te], inst[te])
-        variants[kind] = _classification_metrics(y[te], pred)
-    if s.classifier == "auto":
-        kind = max(variants, key=lambda k: (variants[k]["accuracy"], k == "global"))
-    else:
-        kind = s.classifier
-
-    known = ~table[list(CORRECTION_FIELDS)].isna().any(axis=1).to_numpy()
-    targets = table[list(CORRECTION_FIELDS)].to_numpy(dtype=np.float64)
-    reg = None
-    if known[tr].any():
-        reg = _forest("reg", s).fit(x[tr][known[tr]], targets[tr][known[tr]])
-    te_known = te[known[te]]
-    flawed_te = te_known[y[te_known] != taxonomy.NO_FLAW]
-
-    def mae(rows) -> np.ndarray:
-        if reg is None or not len(rows):
-            return np.full(len(CORRECTION_FIELDS), np.nan)
-        return np.abs(reg.predict(x[rows]) - targets[rows]).mean(axis=0)
-
-    mae_all, mae_flawed = mae(te_known), mae(flawed_te)
-    eq = [CORRECTION_FIELDS.index(f) for f in EQ_FIELDS]
-    metrics = {
-        "schema": schema,
-        "classifier": {"kept": kind, "variants": variants},
-        "accuracy": variants[kind]["accuracy"],
-        "regressor": {
-            "rows_train": int(known[tr].sum()), "rows_test": int(len(te_known)),
-            "rows_without_correction": int((~known).sum()),
-            "mae": {f: _num(v) for f, v in zip(CORRECTION_FIELDS, mae_all)},
-            "eq_mae_db": _num(mae_all[eq].mean()),
-            "mae_flawed_only": {f: _num(v) for f, v in zip(CORRECTION_FIELDS, mae_flawed)},
-            "eq_mae_db_flawed_only": _num(mae_flawed[eq].mean()),
-        },
-    }
-    return Trained(schema, feature_names, kind, glob if kind == "global" else per, reg,
-                   metrics)
+    return s.jobs or default_jobs()
 
 
 def train(layout: Layout, s: TrainSettings | None = None, *, progress: bool = False,
-          say=lambda msg: None):
-    """Train on the data folder; publish ``models/`` whole; return the kept :class:`Trained`."""
+          say: Callable[[str], None] = lambda msg: None) -> Trained:
+    """Train on the data folder; publish ``models/`` whole; return the kept models."""
     layout.require()
     with layout.lock():
         return _train(layout, s or TrainSettings(), progress, say)
 
 
-def _train(layout: Layout, s: TrainSettings, progress: bool, say):
-    import joblib
-
+def _table(layout: Layout, s: TrainSettings, progress: bool):
     from ..features.tables import build_tables
-    from ..fsutil import publish_version
 
-    tables = {}
-    for schema in s.schemas:  # fingerprints come from the cache after the first run
-        res = build_tables(layout, schema, jobs=s.jobs, progress=progress, write=False)
-        if res.rows == 0:
-            raise ModelError(f"no fingerprints in {layout.root}: run `clarity run` first")
-        tables[schema] = res.table
-    first = tables[s.schemas[0]]
-    if first["flawed_type"].nunique() < 2:
+    res = build_tables(layout, s.schema, jobs=s.jobs, progress=progress, write=False)
+    if res.rows == 0:
+        raise ModelError(f"no fingerprints in {layout.root}: run `clarity run` first")
+    return res.table
+
+
+def _train(layout: Layout, s: TrainSettings, progress: bool, say) -> Trained:
+    from ..features.schema import SCHEMA_VERSIONS, names
+
+    clock = time.perf_counter()
+    table = _table(layout, s, progress)
+    features = names(s.schema)
+    data = Data.from_table(table, features)
+    if len(data.classes) < 2:
         raise ModelError("the table holds one class only: a classifier needs gold and "
                          "flawed clips")
-    train_idx, test_idx = grouped_split(first, s.test_size, s.seed)
-    keys = first.iloc[:, :3]
-    results = {}
-    for schema, table in tables.items():
-        if not table.iloc[:, :3].equals(keys):
-            raise ModelError("the schemas' tables cover different clips: run `clarity run` "
-                             "for each schema first")
-        say(f"training on the {schema} fingerprint ({len(table)} rows)")
-        results[schema] = fit_schema(table, schema, train_idx, test_idx, s)
-    best = max(results.values(), key=lambda t: (t.metrics["accuracy"],
-                                                -(t.metrics["regressor"]["eq_mae_db"] or 0)))
-    groups = first["group"].to_numpy()
-    split = {"method": "GroupShuffleSplit by group (a gold clip and its flawed clips stay "
-                       "together)", "seed": s.seed, "test_size": s.test_size,
-             "train_rows": int(len(train_idx)), "test_rows": int(len(test_idx)),
-             "train_groups": int(len(set(groups[train_idx]))),
-             "test_groups": int(len(set(groups[test_idx]))),
-             "groups_in_both": int(len(set(groups[train_idx]) & set(groups[test_idx]))),
-             "test_files": [f"{r.subset}/{r.instrument}/{r.file}"
-                            for r in first.iloc[test_idx].itertuples()]}
+    n_groups = len(set(data.groups))
+    if n_groups < s.cv:
+        raise ModelError(f"{n_groups} independent group(s) of clips: grouped {s.cv}-fold "
+                         f"cross-validation needs at least {s.cv} (add clips or lower --cv)")
+    jobs = _jobs(s)
+    say(f"table: {len(table)} clips ({s.schema} schema), {n_groups} groups, "
+        f"{int(data.known.sum())} with a known correction ({time.perf_counter() - clock:.1f} s)")
+
+    def evaluate(kind: str, splits, regress: bool) -> OutOfFold:
+        return out_of_fold(data, splits, kind, regress=regress, n_estimators=s.n_estimators,
+                           max_depth=s.max_depth, seed=s.seed, jobs=jobs)
+
+    splits = grouped_splits(data, s.cv, s.seed)
+    candidates = list(CLASSIFIERS) if s.model == "auto" else [s.model]
+    evaluated: dict[str, OutOfFold] = {}
+    corrections = None
+    for kind in candidates:
+        t0 = time.perf_counter()
+        oof = evaluate(kind, splits, regress=corrections is None)
+        if corrections is None:
+            corrections = oof.corrections
+        oof.corrections = corrections
+        evaluated[kind] = oof
+        m = summarize(data, oof)
+        say(f"{s.cv}-fold grouped CV, {kind}: accuracy {m['accuracy_mean']:.3f} +- "
+            f"{m['accuracy_std']:.3f}, gold vs flawed {m['gold_vs_flawed_accuracy']:.3f} "
+            f"({time.perf_counter() - t0:.1f} s)")
+    per_model = {k: summarize(data, o) for k, o in evaluated.items()}
+    kind = max(per_model, key=lambda k: (per_model[k]["accuracy"], k == "lgbm"))
+    oof = evaluated[kind]
+    y_index = np.array([data.classes.index(c) for c in data.y])
+    temperature = Temperature.fit(oof.proba, y_index)
+    calibrated = temperature.apply(oof.proba)
+    cv = summarize(data, oof, calibrated)
+    cv["calibration"] = {"temperature": temperature.t,
+                         "ece_before": expected_calibration_error(oof.proba, y_index),
+                         "ece_after": expected_calibration_error(calibrated, y_index)}
+    say(f"kept {kind}; calibration: temperature {temperature.t}, expected calibration error "
+        f"{cv['calibration']['ece_before']} -> {cv['calibration']['ece_after']}; "
+        f"EQ error on flawed clips {cv['eq_mae_flawed_db']} dB")
+    loso = None
+    if s.leave_source_out and (folds := source_splits(data, s.cv)):
+        t0 = time.perf_counter()
+        lo = evaluate(kind, folds, regress=True)
+        loso = summarize(data, lo, temperature.apply(lo.proba))
+        loso["families"] = sorted(set(data.families))
+        say(f"leave-source-out ({len(folds)} folds over {len(loso['families'])} source "
+            f"families): accuracy {loso['accuracy']:.3f}, gold vs flawed "
+            f"{loso['gold_vs_flawed_accuracy']:.3f} ({time.perf_counter() - t0:.1f} s)")
+
+    t0 = time.perf_counter()
+    classifier, regressor = _fit_final(data, kind, s, jobs)
+    trained = Trained(s.schema, features, kind, classifier, regressor, temperature,
+                      [str(c) for c in classifier.classes_])
+    say(f"final models fitted on {len(data.y)} clips ({time.perf_counter() - t0:.1f} s)")
     metrics = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "settings": {k: (list(v) if isinstance(v, tuple) else v)
-                     for k, v in asdict(s).items()},
-        "kept": {"schema": best.schema, "classifier": best.classifier_kind},
-        "split": split,
-        "schemas": {k: v.metrics for k, v in results.items()},
-        "classes": sorted(set(first["flawed_type"].fillna("none"))),
+        "settings": asdict(s), "schema": s.schema,
+        "schema_version": SCHEMA_VERSIONS[s.schema], "kept": kind,
+        "rows": len(data.y), "groups": n_groups,
+        "rows_with_correction": int(data.known.sum()),
+        "rows_without_correction": int((~data.known).sum()),
+        "classes": list(data.classes),
+        "cv": cv, "leave_source_out": loso,
+        "cv_by_model": {k: {key: v[key] for key in ("accuracy_mean", "accuracy_std",
+                                                   "gold_vs_flawed_accuracy", "gold_recall",
+                                                   "recall")} for k, v in per_model.items()},
+        "split": {"method": f"StratifiedGroupKFold({s.cv}) by group (a gold clip, its flawed "
+                            f"clips and the clips cut from one file stay together)",
+                  "groups_in_both": 0},
     }
-    card = {"schema": best.schema, "classifier_kind": best.classifier_kind,
-            "inputs": input_names(best.feature_names),
-            "instruments": list(taxonomy.INSTRUMENTS),
-            "corrections": list(CORRECTION_FIELDS) if best.regressor is not None else [],
-            "n_estimators": s.n_estimators, "max_depth": s.max_depth}
+    trained.metrics = metrics
+    _publish(layout, trained, table, data, calibrated, oof, say)
+    say(f"published {layout.models} ({time.perf_counter() - clock:.1f} s in all)")
+    return trained
+
+
+def _fit_final(data: Data, kind: str, s: TrainSettings, jobs: int):
+    """The classifier and the regressor on every row, side by side in two processes."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from ..executor import die_with_parent
+
+    def classifier():
+        return make_classifier(kind, n_estimators=s.n_estimators, max_depth=s.max_depth,
+                               seed=s.seed, jobs=1).fit(data.x, data.y)
+
+    if not data.known.any():
+        return classifier(), None
+    reg_args = (data.x[data.known], data.targets[data.known], s.seed)
+    if jobs < 2:
+        return classifier(), _fit_regressor(*reg_args)
+    with ProcessPoolExecutor(1, initializer=die_with_parent) as pool:
+        future = pool.submit(_fit_regressor, *reg_args)
+        return classifier(), future.result()
+
+
+def _fit_regressor(x: np.ndarray, t: np.ndarray, seed: int):
+    return make_regressor(seed=seed, jobs=1).fit(x, t)
+
+
+def model_card(trained: Trained) -> dict[str, Any]:
+    from ..features.schema import SCHEMA_VERSIONS
+
+    return {"schema": trained.schema, "schema_version": SCHEMA_VERSIONS[trained.schema],
+            "classifier": trained.kind, "inputs": input_names(trained.feature_names),
+            "instruments": list(taxonomy.INSTRUMENTS), "classes": trained.classes,
+            "flaws_by_instrument": {i: list(taxonomy.flaws_for(i))
+                                    for i in taxonomy.INSTRUMENTS},
+            "corrections": list(CORRECTION_FIELDS) if trained.regressor is not None else [],
+            "calibration": {"temperature": trained.temperature.t,
+                            "formula": "softmax(log(p) / temperature)"}}
+
+
+def _publish(layout: Layout, trained: Trained, table, data: Data, calibrated: np.ndarray,
+             oof: OutOfFold, say) -> None:
+    import joblib
+
+    from ..fsutil import publish_version
+    from .onnx_export import export_to
+
+    card = model_card(trained)
 
     def fill(out: Path) -> None:
-        joblib.dump(best.classifier, out / "classifier.joblib")
-        if best.regressor is not None:
-            joblib.dump(best.regressor, out / "regressor.joblib")
-        atomic_write_json(out / "metrics.json", metrics)
-        _confusion_png(best.metrics["classifier"]["variants"][best.classifier_kind],
-                       out / "confusion.png", f"{best.schema} schema, {best.classifier_kind}")
+        joblib.dump(trained.classifier, out / "classifier.joblib")
+        if trained.regressor is not None:
+            joblib.dump(trained.regressor, out / "regressor.joblib")
+        card.update(export_to(out, trained, data.x))
+        atomic_write_json(out / "metrics.json", trained.metrics)
+        _predictions_csv(out / "cv_predictions.csv", table, data, calibrated, oof)
+        confusion_png(trained.metrics["cv"], out / "confusion.png",
+                      f"{trained.schema} schema, {trained.kind}, {trained.metrics['cv']['folds']}"
+                      f"-fold grouped CV")
         atomic_write_json(out / "model_card.json", card)  # last: the set is complete
 
     publish_version(layout.models, layout.model_versions, fill)
-    best.metrics = metrics
-    return best
+    say(f"ONNX parity: {card['onnx_parity']}")
+
+
+def _predictions_csv(dest: Path, table, data: Data, proba: np.ndarray, oof: OutOfFold) -> None:
+    import pandas as pd
+
+    classes = np.array(data.classes, dtype=object)
+    top = np.argsort(-proba, axis=1)[:, :3]
+    df = pd.DataFrame({"file": table["file"], "subset": table["subset"],
+                       "instrument": table["instrument"], "flawed_type": data.y,
+                       "severity": data.severity, "predicted": classes[top[:, 0]],
+                       "confidence": proba[np.arange(len(proba)), top[:, 0]].round(4),
+                       "second": classes[top[:, 1]],
+                       "second_confidence": proba[np.arange(len(proba)), top[:, 1]].round(4),
+                       "fold": oof.fold})
+    with atomic_path(dest) as tmp:
+        df.to_csv(tmp, index=False)
 
 
 def load(layout: Layout) -> tuple[dict[str, Any], Any, Any]:
     """(model card, classifier, regressor or None) saved by :func:`train`."""
     import joblib
 
-    out = models_dir(layout)
+    out = layout.models
     try:
         card = json.loads((out / "model_card.json").read_text())
-        reg = out / "regressor.joblib"
         return (card, joblib.load(out / "classifier.joblib"),
-                joblib.load(reg) if card.get("corrections") else None)
+                joblib.load(out / "regressor.joblib") if card.get("corrections") else None)
     except (OSError, ValueError) as e:
         raise ModelError(f"no trained model in {out}: run `clarity train` first "
                          f"({getattr(e, 'strerror', None) or e})") from None
 
 
-def _confusion_png(m: dict[str, Any], dest: Path, title: str) -> None:
+def confusion_png(m: dict[str, Any], dest: Path, title: str) -> None:
+    """The confusion matrix with each row normalised to its class (recall on the diagonal),
+    so the many gold clips do not swamp the colour scale; counts in the cells."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels, cm = m["labels"], np.array(m["confusion_matrix"])
+    labels, cm = m["confusion"]["labels"], np.array(m["confusion"]["matrix"], dtype=float)
+    rows = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     fig, ax = plt.subplots(figsize=(0.45 * len(labels) + 3, 0.45 * len(labels) + 2.5))
-    ax.imshow(cm, cmap="Blues")
+    ax.imshow(rows, cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=8)
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
     for (i, j), v in np.ndenumerate(cm):
         if v:
-            ax.text(j, i, str(v), ha="center", va="center", fontsize=7,
-                    color="white" if v > cm.max() / 2 else "black")
+            ax.text(j, i, f"{int(v)}", ha="center", va="center", fontsize=7,
+                    color="white" if rows[i, j] > 0.5 else "black")
     ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(f"flaw type, test rows: accuracy {m['accuracy']:.3f}\n{title}", fontsize=9)
+    ax.set_ylabel("true (each row sums to 1)")
+    ax.set_title(f"flaw type, out-of-fold: accuracy {m['accuracy']:.3f}\n{title}", fontsize=9)
     fig.tight_layout()
     with atomic_path(dest) as tmp:
         fig.savefig(tmp, format="png", dpi=90)
