@@ -1,108 +1,135 @@
-"""Phase 1B: training, grouped split, ONNX export parity, benchmark, predict."""
+"""Phase 1B: grouped and leave-source-out CV, calibration, ONNX parity, bench, predict."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from ngn_clarity import taxonomy
 from ngn_clarity.cli import main
-from ngn_clarity.features.tables import build_tables as extract
+from ngn_clarity.features.tables import build_tables
 from ngn_clarity.layout import Layout
-from ngn_clarity.model.onnx_export import OnnxModels, export_onnx
-from ngn_clarity.model.train import (TrainSettings, design_matrix, fit_schema, grouped_split,
-                                     load, predict_labels, train)
+from ngn_clarity.model.evaluate import (Data, grouped_splits, out_of_fold, source_family,
+                                        source_splits)
+from ngn_clarity.model.onnx_export import OnnxModels
+from ngn_clarity.model.train import TrainSettings, load, train
 from ngn_clarity.pipeline import RunSettings, run
 from ngn_clarity.records import CORRECTION_FIELDS
 from ngn_clarity.synth import synthesize
 
-SETTINGS = TrainSettings(n_estimators=60, max_depth=8, test_size=0.25, seed=1, jobs=2)
+SETTINGS = TrainSettings(cv=3, n_estimators=80, seed=1, jobs=2)
+FAMILIES = {"tone": ("muddy", "harsh", "nasal", "boxy", "over_sibilant", "boomy"),
+            "filter": ("thin", "dark", "undefined"),
+            "dynamics": ("over_compressed", "distorted"),
+            "ringing and timing": ("ringy", "sloppy_timing")}
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     layout = Layout(tmp_path_factory.mktemp("model") / "data")
-    synthesize(layout, per_instrument=30, seed=21, jobs=2, progress=False)
-    assert run(layout, RunSettings(jobs=2), progress=False).ok
-    model = train(layout, SETTINGS)
-    export_onnx(layout)
-    return layout, model
+    synthesize(layout, per_instrument=30, flawed_per_instrument=60, seed=21, jobs=2,
+               progress=False)
+    assert run(layout, RunSettings(jobs=2, schema="extended"), progress=False).ok
+    lines: list[str] = []
+    model = train(layout, SETTINGS, say=lines.append)
+    return layout, model, lines
 
 
-def test_metrics_are_real_and_the_split_is_grouped(trained):
-    layout, model = trained
-    m = json.loads((layout.root / "models" / "metrics.json").read_text())
-    assert set(m["schemas"]) == {"seed", "extended"}
-    split = m["split"]
-    assert split["groups_in_both"] == 0 and split["test_rows"] > 0
-    table = extract(layout, "seed", jobs=1, progress=False, write=False).table
-    train_idx, test_idx = grouped_split(table, SETTINGS.test_size, SETTINGS.seed)
-    groups = table["group"].to_numpy()
-    assert not set(groups[train_idx]) & set(groups[test_idx])
-    # a gold clip and the flawed clip made from it share a group, so both sides hold pairs
-    assert len(set(groups)) < len(groups)
-
-    # Far above chance: the same forests on shuffled labels do much worse on the same split.
-    kept = m["schemas"][m["kept"]["schema"]]
-    shuffled = table.copy()
-    shuffled["flawed_type"] = np.random.default_rng(0).permutation(
-        shuffled["flawed_type"].to_numpy())
-    baseline = fit_schema(shuffled, "seed", train_idx, test_idx, SETTINGS)
-    assert kept["accuracy"] >= baseline.metrics["accuracy"] + 0.15
-    for schema in ("seed", "extended"):
-        sm = m["schemas"][schema]
-        assert set(sm["classifier"]["variants"]) == {"global", "per_instrument"}
-        cm = np.array(sm["classifier"]["variants"]["global"]["confusion_matrix"])
-        assert cm.sum() == split["test_rows"]
-        assert set(sm["regressor"]["mae"]) == set(CORRECTION_FIELDS)
-        assert 0 <= sm["regressor"]["eq_mae_db"] < 10
-    assert (layout.root / "models" / "confusion.png").read_bytes()[:4] == b"\x89PNG"
+def test_cv_metrics_are_real_and_the_folds_are_grouped(trained):
+    layout, model, lines = trained
+    m = json.loads((layout.models / "metrics.json").read_text())
+    cv = m["cv"]
+    for key in ("folds", "accuracy_mean", "accuracy_std", "gold_vs_flawed_accuracy",
+                "recall", "recall_by_severity", "eq_mae_flawed_db", "confusion"):
+        assert key in cv and key in m["leave_source_out"], key
+    assert cv["folds"] == 3 and set(m["cv_by_model"]) == {"lgbm", "rf"}
+    assert m["kept"] in ("lgbm", "rf")
+    assert set(cv["recall"]) == set(m["classes"]) == set(model.classes)
+    assert set(cv["recall_by_severity"]) == {"low", "mid", "high"}
+    assert 0 < cv["eq_mae_flawed_db"] < 6
+    assert np.array(cv["confusion"]["matrix"]).sum() == m["rows"] == 450
+    table = build_tables(layout, "extended", progress=False, write=False).table
+    data = Data.from_table(table, model.feature_names)
+    for tr, te in grouped_splits(data, 3, SETTINGS.seed):  # no group on both sides
+        assert not set(data.groups[tr]) & set(data.groups[te])
+    for tr, te in source_splits(data, 3):  # no source family on both sides
+        assert not set(data.families[tr]) & set(data.families[te])
+    assert len(m["leave_source_out"]["families"]) >= 8
+    assert any(line.startswith("leave-source-out") for line in lines)  # train says what it does
 
 
-def test_onnx_matches_scikit_learn_on_the_test_rows(trained):
-    layout, _ = trained
+def test_the_model_beats_shuffled_labels_on_every_flaw_family(trained):
+    """Out-of-fold recall of each flaw family, real labels against shuffled ones."""
+    layout, model, _ = trained
+    table = build_tables(layout, "extended", progress=False, write=False).table
+    data = Data.from_table(table, model.feature_names)
+    splits = grouped_splits(data, 3, 0)
+    real = out_of_fold(data, splits, "lgbm", regress=False, n_estimators=80, jobs=2)
+    shuffled = Data(**{**data.__dict__, "y": np.random.default_rng(0).permutation(data.y)})
+    fake = out_of_fold(shuffled, splits, "lgbm", regress=False, n_estimators=80, jobs=2)
+    classes = np.array(data.classes, dtype=object)
+    for family, flaws in FAMILIES.items():
+        rows = np.isin(data.y, flaws)
+        got = np.mean(classes[real.proba[rows].argmax(1)] == data.y[rows])
+        chance = np.mean(classes[fake.proba[rows].argmax(1)] == data.y[rows])
+        assert got >= chance + 0.2, (family, got, chance)
+
+
+def test_calibration_makes_confidence_mean_what_it_says(trained):
+    layout, model, _ = trained
+    cal = json.loads((layout.models / "metrics.json").read_text())["cv"]["calibration"]
+    assert cal["ece_after"] <= cal["ece_before"]
+    assert cal["ece_after"] < 0.1
+    card = json.loads((layout.models / "model_card.json").read_text())
+    assert card["calibration"]["temperature"] == model.temperature.t > 0
+
+
+def test_onnx_matches_the_models(trained):
+    layout, model, _ = trained
     card, clf, reg = load(layout)
-    table = extract(layout, card["schema"], jobs=1, progress=False, write=False).table
-    _, test_idx = grouped_split(table, SETTINGS.test_size, SETTINGS.seed)
-    rows = table.iloc[test_idx]
-    x = design_matrix(rows, card["inputs"][:64])
-    inst = rows["instrument"].to_numpy()
+    assert card["classes"] == model.classes and len(card["inputs"]) == 69
+    assert card["onnx_parity"]["label_mismatches"] == 0
+    table = build_tables(layout, card["schema"], progress=False, write=False).table
+    x = Data.from_table(table, model.feature_names).x
     onnx = OnnxModels(layout)
-
-    from ngn_clarity.model.train import Trained
-
-    sk = Trained(card["schema"], card["inputs"][:64], card["classifier_kind"], clf, reg)
-    sk_labels, _ = predict_labels(sk, x, inst)
-    for i in range(len(x)):
-        label, proba = onnx.classify(x[i:i + 1], inst[i])
-        forest = clf if card["classifier_kind"] == "global" else clf[inst[i]]
-        assert label[0] == sk_labels[i]
-        np.testing.assert_allclose(proba[0], forest.predict_proba(x[i:i + 1])[0], atol=1e-4)
+    labels, proba = onnx.classify(x)
+    want = model.predict_proba(x)
+    np.testing.assert_array_equal(labels, np.array(model.classes)[want.argmax(1)])
+    np.testing.assert_allclose(proba, want, atol=1e-4)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
     np.testing.assert_allclose(onnx.corrections(x), reg.predict(x), atol=1e-4, rtol=1e-5)
+    assert onnx.corrections(x).shape == (len(x), len(CORRECTION_FIELDS))
 
 
 def test_bench_and_predict_cli(trained, tmp_path, capsys):
-    layout, _ = trained
+    layout, model, _ = trained
     assert main(["bench-onnx", "--calls", "200", "--batch", "64", "--data-dir",
                  str(layout.root), "-q"]) == 0
-    bench = json.loads((layout.root / "models" / "onnx_bench.json").read_text())
+    bench = json.loads((layout.models / "onnx_bench.json").read_text())
     for k in ("classifier", "regressor", "both"):
-        assert bench[k]["p50_ms"] > 0 and bench[k]["p99_ms"] >= bench[k]["p50_ms"]
+        assert 0 < bench[k]["p50_ms"] <= bench[k]["p99_ms"] <= bench[k]["p999_ms"]
     assert bench["batch_rows_per_s"] > 0
 
-    clip = next((layout.raw / "flawed" / "bass").iterdir())
+    clip = sorted((layout.raw / "flawed" / "bass").iterdir())[0]
     bad = tmp_path / "bad.wav"
     bad.write_text("nope")
     capsys.readouterr()
     code = main(["predict", str(clip), str(bad), "--json", "--data-dir", str(layout.root)])
     assert code == 1
     good, err = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    classes = json.loads((layout.root / "models" / "metrics.json").read_text())["classes"]
-    assert good["instrument"] == "bass" and good["flaw"] in classes
-    assert 0 < good["confidence"] <= 1 and list(good["corrections"]) == list(CORRECTION_FIELDS)
+    assert good["instrument"] == "bass" and good["flaw"] in model.classes
+    assert [t["class"] for t in good["top"]][0] == good["flaw"] and len(good["top"]) == 3
+    probs = [t["probability"] for t in good["top"]]
+    assert probs == sorted(probs, reverse=True) and probs[0] == good["confidence"]
+    from ngn_clarity.model.onnx_export import CORRECTIONS_FOR_FLAW
+
+    assert set(good["corrections"]) == set(CORRECTIONS_FOR_FLAW.get(good["flaw"], ()))
     assert "not an audio file" in err["error"]
+    assert main(["predict", str(clip), "--data-dir", str(layout.root)]) in (0, 1)
+    out = capsys.readouterr().out
+    assert f"{clip}: bass, flaw " in out and out.count(" 0.") >= 3  # the top 3 are shown
 
 
 def test_train_refuses_an_empty_data_folder(tmp_path, capsys):
@@ -115,10 +142,17 @@ def test_train_refuses_an_empty_data_folder(tmp_path, capsys):
 
 
 def test_settings_are_exposed_and_recorded(trained):
-    layout, _ = trained
-    m = json.loads((layout.root / "models" / "metrics.json").read_text())
-    assert m["settings"]["n_estimators"] == 60 and m["settings"]["max_depth"] == 8
-    assert m["settings"]["test_size"] == 0.25
-    card = json.loads((layout.root / "models" / "model_card.json").read_text())
-    assert len(card["inputs"]) == 69 and card["onnx_input"]["shape"] == ["N", 69]
-    assert replace(SETTINGS, seed=2) != SETTINGS
+    layout, _, _ = trained
+    m = json.loads((layout.models / "metrics.json").read_text())
+    assert m["settings"]["cv"] == 3 and m["settings"]["n_estimators"] == 80
+    assert m["schema"] == "extended" and m["schema_version"] == 2
+    card = json.loads((layout.models / "model_card.json").read_text())
+    assert card["onnx_input"]["shape"] == ["N", 69] and card["schema_version"] == 2
+    assert card["flaws_by_instrument"]["bass"] == list(taxonomy.flaws_for("bass"))
+
+
+def test_source_families():
+    assert source_family("TimGM6mb.sf2:program33", "bass", "bass") == "bass/gm bass"
+    assert source_family("TimGM6mb.sf2:kit25", "kick", "drums") == "drums/gm kit"
+    assert source_family("procedural:strings", "lead", "guitar") == "guitar/procedural strings"
+    assert source_family(None, "kick", "drums") == "drums/source kick"

@@ -77,6 +77,8 @@ class GoldJob:
     instrument: str
     source: str
     group: str
+    preset: str
+    """The gold clip's preset (what made the sound), kept for leave-source-out splits."""
     children: tuple[Child, ...]
 
 
@@ -102,7 +104,7 @@ def _make_children(job: GoldJob) -> list[dict[str, Any]]:
             flawed_type=c.flaw, sha256=hashlib.sha256(data).hexdigest(), origin="augment",
             original_name=Path(job.gold_rel).name, original_path=job.gold_source,
             original_sha256=job.gold_sha256, group=job.group, severity=made.severity,
-            preset=f"augment:{made.variant}", correction=made.correction,
+            preset=job.preset, correction=made.correction,
             params=made.params(),
             extra={"gold_file": job.gold_rel, "gold_sha256": job.gold_sha256, "k": c.k,
                    "seed": list(c.seed), "sample_rate": sr,
@@ -169,8 +171,8 @@ def _plan(layout: Layout, cfg: AugmentSettings, golds: list[Entry],
                                   seed, severity))
         if children:
             jobs.append(GoldJob(str(layout.root), str(e.clip.path), e.clip.rel, e.rel_source,
-                                e.sha256,
-                                e.clip.instrument, e.source, e.group, tuple(children)))
+                                e.sha256, e.clip.instrument, e.source, e.group,
+                                e.record.preset if e.record else "", tuple(children)))
     if up_to_date:
         rep.notes.append(f"{up_to_date} augmented clip(s) up to date (already made)")
     return jobs

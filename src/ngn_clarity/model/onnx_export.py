@@ -309,12 +309,13 @@ def bench_onnx(layout: Layout, s: BenchSettings | None = None) -> dict[str, Any]
 
 
 def predict(layout: Layout, paths: list[str], instrument: str | None = None,
-            top: int = 3) -> list[dict[str, Any]]:
+            top: int = 3, all_corrections: bool = False) -> list[dict[str, Any]]:
     """Normalize in memory, fingerprint, run the ONNX models: the plug-in's path.
 
     The instrument is ``instrument`` if given, else read from each file's name and folders.
     Each result has the ``top`` classes with their calibrated probabilities, and the
-    corrections the predicted flaw calls for (none for a gold-sounding clip).
+    corrections the predicted flaw calls for (none for a gold-sounding clip; every one with
+    ``all_corrections``).
     """
     from .. import audio
     from ..features.extract import fingerprint
@@ -344,7 +345,8 @@ def predict(layout: Layout, paths: list[str], instrument: str | None = None,
         order = np.argsort(-proba[0])[:top]
         flaw = str(label[0])
         corr = models.corrections(x)
-        fields = CORRECTIONS_FOR_FLAW.get(flaw, ())
+        fields = models.card["corrections"] if all_corrections else \
+            CORRECTIONS_FOR_FLAW.get(flaw, ())
         out.append({"file": path, "instrument": inst, "flaw": flaw,
                     "confidence": round(float(proba[0].max()), 4),
                     "top": [{"class": classes[j], "probability": round(float(proba[0, j]), 4)}
