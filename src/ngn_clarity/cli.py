@@ -489,7 +489,7 @@ def _run_features(args: argparse.Namespace) -> int:
             summary = analyze(layout)
             con.info(f"analyze: {summary['rows']} rows, NaN {summary['nan']}, Inf "
                      f"{summary['inf']}, constant features {len(summary['constant_features'])} "
-                     f"-> {layout.features / 'analysis'}")
+                     f"-> {layout.analysis}")
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -517,9 +517,9 @@ def _run_run(args: argparse.Namespace) -> int:
                       scheduler=args.scheduler, force=args.force, augment=args.augment)
     layout = _layout(args)
     with _writing(args, layout):
-        result = run(layout, cfg, progress=not args.quiet, say=con.info)
-    for rep in result.reports.values():
-        con.report(rep)
+        result = run(layout, cfg, progress=not args.quiet, say=con.info, show=con.report)
+        if result.summary.get("total"):
+            _report(con, layout)
     con.info("")
     con.info(format_summary(result.summary))
     timing = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings_s.items())
@@ -566,6 +566,7 @@ def _run_train(args: argparse.Namespace) -> int:
     layout = _layout(args)
     with _writing(args, layout):
         trained = train(layout, cfg, progress=not args.quiet, say=con.info)
+        _report(con, layout)
     m = trained.metrics
     cv = m["cv"]
     con.info("")
@@ -660,6 +661,29 @@ def _run_predict(args: argparse.Namespace) -> int:
     return EXIT_FAILED if any("error" in r for r in results) else EXIT_OK
 
 
+# --- report --------------------------------------------------------------------------------
+
+def _add_report(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", metavar="FILE", default=None,
+                   help="where to write the page (default <data>/reports/report.html)")
+    p.add_argument("--force", action="store_true", help="rewrite it even if nothing changed")
+
+
+def _report(con: Console, layout: Layout, out: str | None = None, force: bool = False) -> None:
+    from .report import write_report
+
+    path, written = write_report(layout, out, force)
+    con.info(f"report: {path}" + ("" if written else " (up to date)"))
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    con = _console(args)
+    layout = _layout(args)
+    with _writing(args, layout):
+        _report(con, layout, args.out, args.force)
+    return EXIT_OK
+
+
 # --- demo ----------------------------------------------------------------------------------
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -676,8 +700,8 @@ def _run_demo(args: argparse.Namespace) -> int:
     code = max(code, main(["run", *common]))
     con.info("\noutputs:")
     for path in (layout.raw, layout.records, layout.manifest, layout.processed,
-                 layout.normalization_log, layout.features, layout.features / "analysis",
-                 layout.cache):
+                 layout.normalization_log, layout.features, layout.analysis,
+                 layout.report_html, layout.cache):
         if path.exists():
             con.info(f"  {path}")
     return code
@@ -712,6 +736,8 @@ COMMANDS: dict[str, tuple[str, Callable | None, Callable, str | None, str]] = {
                    None, "data wait"),
     "predict": ("flaw, confidence and corrections for audio files (normalize, fingerprint, "
                 "ONNX)", _add_predict, _run_predict, None, "data"),
+    "report": ("write one self-contained HTML page about the dataset and the model",
+               _add_report, _run_report, None, "data wait"),
     "demo": ("what `make demo` runs: every built step on the data folder", None, _run_demo,
              None, "data"),
 }

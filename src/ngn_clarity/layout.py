@@ -121,6 +121,11 @@ class Layout:
         return self.features / "normalization_log.json"
 
     @property
+    def analysis(self) -> Path:
+        """Statistics and plots of ``features --analyze``."""
+        return self.features / "analysis"
+
+    @property
     def models(self) -> Path:
         """The current model set: a link to one folder of :attr:`model_versions`."""
         return self.root / "models"

@@ -68,16 +68,18 @@ class RunResult:
 
 
 def run(layout: Layout, cfg: RunSettings | None = None, *, progress: bool = True,
-        say: Callable[[str], None] = lambda msg: None) -> RunResult:
-    """Run every step on ``layout``; ``say`` receives one line per step as it finishes."""
+        say: Callable[[str], None] = lambda msg: None,
+        show: Callable[[StepReport], None] = lambda rep: None) -> RunResult:
+    """Run every step on ``layout``; ``say`` receives one line per step as it finishes and
+    ``show`` the step's report right after it (each file's reason once, where it belongs)."""
     cfg = cfg or RunSettings()
     layout.require()
     with layout.lock():
-        return _run(layout, cfg, progress, say)
+        return _run(layout, cfg, progress, say, show)
 
 
-def _run(layout: Layout, cfg: RunSettings, progress: bool,
-         say: Callable[[str], None]) -> RunResult:
+def _run(layout: Layout, cfg: RunSettings, progress: bool, say: Callable[[str], None],
+         show: Callable[[StepReport], None]) -> RunResult:
     from .work import Plan, execute
 
     norm_cfg = NormalizeSettings(target_lufs=cfg.target_lufs, subtype=cfg.subtype)
@@ -120,10 +122,12 @@ def _run(layout: Layout, cfg: RunSettings, progress: bool,
     say(f"dataset: gold {s['gold']}, flawed {s['flawed']}; {len(catalog.refused)} refused "
         f"before any work, {catalog.hashed} file(s) hashed")
     if not catalog.entries:
+        show(ds)
         ds.errors.append(f"no audio in {layout.raw}: put clips in raw/gold/<instrument>/ and "
                          f"raw/flawed/<instrument>/ (or run `clarity synth`)")
         result.summary = build_summary(layout, cfg, [])
         return result
+    show(ds)
 
     plan = Plan.make(layout, catalog, norm_cfg, cfg.schema, force=cfg.force)
     done = execute(plan, jobs=jobs, scheduler=cfg.scheduler, progress=progress,
@@ -139,11 +143,12 @@ def _run(layout: Layout, cfg: RunSettings, progress: bool,
         f"{t['failed']} failed")
     say(f"extract ({cfg.schema}): {ext.computed} analysed, {ext.cached} from cache, "
         f"{len(ext.failures)} left out")
+    show(clips)
 
     summary = analyze(layout)
     lap("analyze")
     say(f"analyze: {'up to date' if summary.get('up_to_date') else 'written'} "
-        f"({layout.features / 'analysis'})")
+        f"({layout.analysis})")
     left_out = [*ds.skipped, *clips.skipped]
     result.summary = build_summary(layout, cfg, left_out)
     return result

@@ -38,8 +38,9 @@ from .normalize import (NormalizeSettings, base_state, log_entry, normalize_samp
                         write_output)
 from .outcome import progress_bar
 
-#: Part of every fingerprint cache key: bump when extraction code changes its numbers.
-EXTRACTOR_VERSION = 2
+#: Part of every fingerprint cache key: bump when extraction code changes its numbers (or
+#: what a cache entry holds).
+EXTRACTOR_VERSION = 3
 
 
 def feature_key(source_sha256: str, settings_key: str, schema: str) -> str:
@@ -82,7 +83,7 @@ def process_clip(task: ClipTask) -> dict[str, Any]:
     """Worker: everything one clip still needs (see the module doc). Never raises for a
     bad clip (the result says why); an output that cannot be written raises OutputError."""
     result: dict[str, Any] = {"verdict": None, "refusal": None, "state": None, "vector": None,
-                              "replaced": 0, "decoded": 0}
+                              "replaced": 0, "spectrum": None, "decoded": 0}
     verdict = task.verdict
     samples = sr = None
     if verdict is None or task.normalize is not None:
@@ -117,7 +118,8 @@ def process_clip(task: ClipTask) -> dict[str, Any]:
         if cfg.subtype == "FLOAT":  # what was written is exactly these samples
             out, loud = done.out, done.after
     if task.schema is not None:
-        from .features.extract import fingerprint
+        from .features.analysis import Analysis
+        from .features.extract import fingerprint_of, spectrum_of
 
         if out is None:
             try:
@@ -126,11 +128,11 @@ def process_clip(task: ClipTask) -> dict[str, Any]:
                 result["refusal"] = f"processed copy unreadable: {e.reason}"
                 return result
             loud = _loudness_of(state)
-        vec, replaced = fingerprint(out, sr, task.schema, loudness_report=loud)
-        values = vec.tolist()
-        Cache(task.cache_root, "features").put(task.feature_key,
-                                               {"vector": values, "replaced": replaced})
-        result.update(vector=values, replaced=replaced)
+        a = Analysis(out, sr, loud)
+        vec, replaced = fingerprint_of(a, task.schema)
+        entry = {"vector": vec.tolist(), "replaced": replaced, "spectrum": spectrum_of(a)}
+        Cache(task.cache_root, "features").put(task.feature_key, entry)
+        result.update(entry)
     return result
 
 
@@ -145,6 +147,8 @@ class Plan:
     states: dict[int, tuple[dict, bool]] = field(default_factory=dict)
     """Catalog index -> (normalization state, produced before this run)."""
     vectors: dict[int, tuple[list[float], int]] = field(default_factory=dict)
+    spectra: dict[int, list[float]] = field(default_factory=dict)
+    """Catalog index -> the clip's 1/3-octave long-term spectrum (for the report)."""
     tasks: list[ClipTask] = field(default_factory=list)
     task_index: list[int] = field(default_factory=list)
     warnings: dict[int, list[str]] = field(default_factory=dict)
@@ -196,6 +200,7 @@ class Plan:
             hit = features.get(fkey)
             if hit is not None:
                 self.vectors[i] = (hit["vector"], hit["replaced"])
+                self.spectra[i] = hit.get("spectrum") or []
         need_vector = self.schema is not None and i not in self.vectors
         if verdict is None or redo is not None or need_vector:
             self.tasks.append(ClipTask(
@@ -234,6 +239,12 @@ class Done:
         return [(cat.entries[i], *self.plan.vectors[i]) for i in sorted(self.plan.vectors)
                 if i not in self.plan.refused]
 
+    def spectra(self) -> list[tuple[Entry, list[float]]]:
+        """(entry, long-term spectrum) of the same clips as :meth:`usable`."""
+        cat = self.plan.catalog
+        return [(cat.entries[i], self.plan.spectra.get(i, [])) for i in sorted(self.plan.vectors)
+                if i not in self.plan.refused]
+
 
 def execute(plan: Plan, *, jobs: int | None = None, scheduler: str | None = None,
             progress: bool = True, desc: str = "clips") -> Done:
@@ -255,6 +266,7 @@ def execute(plan: Plan, *, jobs: int | None = None, scheduler: str | None = None
                 plan.refused[i] = result["refusal"]
             elif result["vector"] is not None:
                 plan.vectors[i] = (result["vector"], result["replaced"])
+                plan.spectra[i] = result["spectrum"]
                 done.computed += 1
     for i, reason in sorted(plan.refused.items()):
         done.refused[str(plan.catalog.entries[i].clip.path)] = reason

@@ -79,7 +79,7 @@ def analyze(layout: Layout, force: bool = False) -> dict[str, Any]:
 
 def _analyze(layout: Layout, force: bool, pd) -> dict[str, Any]:
     df = _frame(layout)
-    out = layout.features / "analysis"
+    out = layout.analysis
     digest = _inputs_digest(layout)
     if not force:
         try:

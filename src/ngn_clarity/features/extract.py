@@ -28,11 +28,21 @@ def _families(schema: str) -> tuple[str, ...]:
 def feature_values(samples: np.ndarray, sample_rate: int, schema: str = DEFAULT_SCHEMA,
                    loudness_report: loudness.LoudnessReport | None = None) -> dict[str, float]:
     """Every feature ``schema`` needs, by name (reserved slots are left out)."""
-    a = Analysis(samples, sample_rate, loudness_report)
+    return values_of(Analysis(samples, sample_rate, loudness_report), schema)
+
+
+def values_of(a: Analysis, schema: str = DEFAULT_SCHEMA) -> dict[str, float]:
     values: dict[str, float] = {}
     for name in _families(schema):
         values.update(FAMILIES[name](a))
     return values
+
+
+def spectrum_of(a: Analysis) -> list[float]:
+    """The clip's 1/3-octave long-term spectrum relative to its total power (dB), the
+    picture the report draws (31 bands, 25 Hz - 20 kHz)."""
+    total = 10 * np.log10(max(float(a.ltas.sum()), 1e-30))
+    return [round(float(v - total), 3) for v in a.third_octave_db]
 
 
 @lru_cache(maxsize=1)
@@ -52,8 +62,14 @@ def fingerprint(samples: np.ndarray, sample_rate: int, schema: str = DEFAULT_SCH
     Runs with one BLAS thread: a multi-threaded matrix product sums in another order, and
     the same clip must give the same bits in this process, a pool worker or a Dask worker.
     """
+    return fingerprint_of(Analysis(samples, sample_rate, loudness_report), schema)
+
+
+def fingerprint_of(a: Analysis, schema: str = DEFAULT_SCHEMA) -> tuple[np.ndarray, int]:
+    """:func:`fingerprint` of an analysis already made (the pipeline also reads its
+    spectrum)."""
     with _blas().limit(limits=1, user_api="blas"):
-        values = feature_values(samples, sample_rate, schema, loudness_report)
+        values = values_of(a, schema)
     out = np.array([values.get(s.name, 0.0) for s in specs(schema)], dtype=np.float64)
     bad = ~np.isfinite(out)
     out[bad] = 0.0

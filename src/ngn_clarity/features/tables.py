@@ -8,6 +8,8 @@ atomically:
 * ``labels.csv``: per clip (same key) source, ``flawed_type``, severity, group, preset, origin,
   original name, the 12 correction values (empty where unknown) and the engine parameters;
 * ``features.parquet``: the two joined (what :func:`load_training_table` returns);
+* ``spectra.parquet``: per clip (same key, with ``flawed_type``) its 1/3-octave long-term
+  spectrum relative to its total power (``ltas_<Hz>`` columns, dB), which the report draws;
 * ``feature_metadata.json`` (last): schema and version, every spec, analysis parameters,
   package versions, counts, every clip left out with its one reason, and the SHA-256 of
   each table above, so a reader can tell a set torn by a killed run.
@@ -41,8 +43,9 @@ FEATURES_CSV = "features.csv"
 FEATURES_PKL = "features.pkl"
 FEATURES_PARQUET = "features.parquet"
 LABELS_CSV = "labels.csv"
+SPECTRA_PARQUET = "spectra.parquet"
 METADATA_JSON = "feature_metadata.json"
-TABLES = (FEATURES_CSV, FEATURES_PKL, LABELS_CSV, FEATURES_PARQUET)
+TABLES = (FEATURES_CSV, FEATURES_PKL, LABELS_CSV, FEATURES_PARQUET, SPECTRA_PARQUET)
 LABEL_COLUMNS: tuple[str, ...] = (
     "source", "flawed_type", "severity", "group", "preset", "origin", "original_name",
     *CORRECTION_FIELDS, "params")
@@ -129,35 +132,54 @@ def frames(schema: str, rows: list[tuple[Entry, list[float], int]]):
     return features, labels, joined
 
 
-def content_digest(schema: str, joined, failures: list[dict[str, str]]) -> str:
-    """SHA-256 of what the tables say: every row's key, features and labels, what was left
-    out, and the schema's version."""
+def spectra_frame(rows: list[tuple[Entry, list[float]]], labels):
+    """``file, subset, instrument, flawed_type`` + the ``ltas_<Hz>`` columns."""
+    import pandas as pd
+
+    from .analysis import THIRD_OCTAVES
+
+    cols = [f"ltas_{round(c)}" for c in THIRD_OCTAVES]
+    df = pd.DataFrame([{"file": e.clip.rel, "subset": e.clip.subset,
+                        "instrument": e.clip.instrument,
+                        **dict(zip(cols, spectrum or [np.nan] * len(cols)))}
+                       for e, spectrum in rows], columns=["file", "subset", "instrument", *cols])
+    key = list(schema_mod.METADATA_COLUMNS)
+    df = df.merge(labels[[*key, "flawed_type"]], on=key, how="left", validate="one_to_one")
+    return df[[*key, "flawed_type", *cols]].sort_values(["subset", "instrument", "file"],
+                                                        kind="stable").reset_index(drop=True)
+
+
+def content_digest(schema: str, frames_: list, failures: list[dict[str, str]]) -> str:
+    """SHA-256 of what the tables say: every row of every table, what was left out, and
+    the schema's version."""
     import hashlib
 
     import pandas as pd
 
     h = hashlib.sha256(json.dumps([schema, schema_mod.SCHEMA_VERSIONS[schema], failures],
                                   sort_keys=True).encode())
-    h.update(pd.util.hash_pandas_object(joined, index=False).to_numpy().tobytes())
-    h.update(",".join(joined.columns).encode())
+    for df in frames_:
+        h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+        h.update(",".join(df.columns).encode())
     return h.hexdigest()
 
 
-def write_tables(layout: Layout, schema: str, features, labels, joined,
+def write_tables(layout: Layout, schema: str, features, labels, joined, spectra,
                  counts: dict[str, Any], failures: list[dict[str, str]]) -> bool:
     """Write the four tables, then the metadata that vouches for them (see module doc).
 
     Nothing is written (returns False) when the tables on disk already say exactly this.
     """
     out = layout.features
-    digest = content_digest(schema, joined, failures)
+    digest = content_digest(schema, [joined, spectra], failures)
     try:
         if check_tables(layout).get("content_sha256") == digest:
             return False
     except DataDirError:
         pass
     for name, df, kind in ((FEATURES_CSV, features, "csv"), (FEATURES_PKL, features, "pkl"),
-                           (LABELS_CSV, labels, "csv"), (FEATURES_PARQUET, joined, "parquet")):
+                           (LABELS_CSV, labels, "csv"), (FEATURES_PARQUET, joined, "parquet"),
+                           (SPECTRA_PARQUET, spectra, "parquet")):
         _write_frame(df, out / name, kind)
     values = features.iloc[:, 3:].to_numpy()
     meta = schema_mod.metadata(schema)
@@ -195,8 +217,9 @@ def tables_from(done, schema: str, write: bool = True) -> ExtractResult:
     features, labels, joined = frames(schema, rows)
     result.table, result.rows = joined, len(features)
     if write:
+        spectra = spectra_frame(done.spectra(), labels)
         result.written = write_tables(
-            done.plan.layout, schema, features, labels, joined,
+            done.plan.layout, schema, features, labels, joined, spectra,
             {"computed": result.computed, "cached": result.cached,
              "non_finite_replaced_by_guard": result.replaced}, result.failures)
     return result

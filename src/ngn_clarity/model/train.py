@@ -288,6 +288,16 @@ def load(layout: Layout) -> tuple[dict[str, Any], Any, Any]:
 
 
 def confusion_png(m: dict[str, Any], dest: Path, title: str) -> None:
+    """:func:`confusion_figure` saved as a PNG file (atomically)."""
+    import matplotlib.pyplot as plt
+
+    fig = confusion_figure(m, title)
+    with atomic_path(dest) as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
+    plt.close(fig)
+
+
+def confusion_figure(m: dict[str, Any], title: str):
     """The confusion matrix with each row normalised to its class (recall on the diagonal),
     so the many gold clips do not swamp the colour scale; counts in the cells."""
     import matplotlib
@@ -309,6 +319,4 @@ def confusion_png(m: dict[str, Any], dest: Path, title: str) -> None:
     ax.set_ylabel("true (each row sums to 1)")
     ax.set_title(f"flaw type, out-of-fold: accuracy {m['accuracy']:.3f}\n{title}", fontsize=9)
     fig.tight_layout()
-    with atomic_path(dest) as tmp:
-        fig.savefig(tmp, format="png", dpi=90)
-    plt.close(fig)
+    return fig

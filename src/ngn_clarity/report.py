@@ -1,0 +1,396 @@
+"""``clarity report``: one self-contained HTML page that shows the dataset and the model.
+
+``<data>/reports/report.html`` (also written at the end of ``clarity run`` and
+``clarity train``; skipped when none of its inputs changed) is a single file: images are
+embedded as ``data:`` URIs, styles inline, no network fetch, so it opens from disk in any
+browser. It shows:
+
+* **dataset**: clips per subset, instrument and flaw against the seed's targets; durations,
+  sample rates and channels; every clip left out, with its reason; loudness before and
+  after normalization; clips whose gain was limited;
+* **features**: per instrument, the gold clips' long-term spectrum (median and 10-90 %
+  band) with each flaw's median over it; the effect size (Cohen's d) of every feature,
+  gold against **each** flaw of each instrument; a PCA of the fingerprints; the features
+  that separate nothing;
+* **model** (when trained): cross-validated accuracy (mean +- sd, grouped and leave-source-
+  out), a row-normalised confusion matrix, per-class precision and recall, recall by
+  severity, correction error per component, ONNX latency, and a few clips per class with
+  what the model said.
+
+A small inline script writes ``data-images="<decoded>/<total>"`` on ``<body>`` once the page
+has loaded, so a headless browser can check every image decodes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import json
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__, settings, taxonomy
+from .fsutil import atomic_write_text
+from .layout import Layout
+
+INPUTS = ("manifest.json", "features/feature_metadata.json", "features/normalization_log.json",
+          "models/metrics.json", "models/onnx_bench.json")
+#: |Cohen's d| under this for every flaw: the feature separates nothing.
+USELESS_D = 0.2
+_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+            "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _digest(layout: Layout) -> str:
+    h = hashlib.sha256(__version__.encode())
+    for rel in INPUTS:
+        p = layout.root / rel
+        h.update(rel.encode())
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def _png(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80)
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _e(v: Any) -> str:
+    return html.escape(str(v))
+
+
+def _table(head: list[str], rows: list[list[Any]], cls: str = "") -> str:
+    th = "".join(f"<th>{_e(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in r) + "</tr>" for r in rows)
+    return f'<table class="{cls}"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _img(uri: str, alt: str) -> str:
+    return f'<img src="{uri}" alt="{_e(alt)}">'
+
+
+def _fmt(v: Any, digits: int = 3) -> str:
+    return "n/a" if v is None else f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+
+
+# --- dataset ---------------------------------------------------------------------------------
+
+def _dataset(layout: Layout) -> str:
+    m = _read_json(layout.manifest)
+    if m is None:
+        return "<p>No manifest yet: run <code>clarity run</code>.</p>"
+    rows = []
+    for inst in taxonomy.INSTRUMENTS:
+        flaws = m["counts"]["flawed"][inst]
+        rows.append([inst, m["counts"]["gold"][inst], settings.GOLD_PER_INSTRUMENT,
+                     sum(flaws.values()), settings.FLAWED_PER_INSTRUMENT,
+                     ", ".join(f"{f} {n}" for f, n in flaws.items())])
+    out = ["<h3>Clips against the seed's targets</h3>",
+           _table(["instrument", "gold", "target", "flawed", "target", "per flaw"], rows)]
+    durs = [[inst, f"{m['durations_s']['gold'][inst]:.0f}",
+             f"{m['durations_s']['flawed'][inst]:.0f}"] for inst in taxonomy.INSTRUMENTS]
+    out += ["<h3>Durations, rates, channels</h3>",
+            _table(["instrument", "gold seconds", "flawed seconds"], durs),
+            f"<p>Sample rates: {_e(m['sample_rates'])}; channels: {_e(m['channels'])}; "
+            f"total {m['summary']['total_duration_s']:.0f} s.</p>"]
+    left_out = [[r["path"], r["reason"]] for r in m.get("refused", [])]
+    left_out += [[r["path"], r["reason"]] for r in m.get("problems", [])]
+    meta = _read_json(layout.features / "feature_metadata.json") or {}
+    seen = {p for p, _ in left_out}
+    left_out += [[Path(f["file"]).as_posix(), f["reason"]] for f in meta.get("failures", [])
+                 if f["file"] not in seen and not any(f["file"].endswith(p) for p in seen)]
+    out.append(f"<h3>Left out ({len(left_out)})</h3>")
+    out.append(_table(["file", "reason"], left_out[:200]) if left_out
+               else "<p>Nothing was left out.</p>")
+    if len(left_out) > 200:
+        out.append(f"<p>... and {len(left_out) - 200} more (manifest.json).</p>")
+    log = _read_json(layout.normalization_log)
+    if log:
+        before = [f["before"]["integrated_lufs"] for f in log["files"] if f.get("before")]
+        after = [f["after"]["integrated_lufs"] for f in log["files"] if f.get("after")]
+        plt = _plt()
+        fig, ax = plt.subplots(1, 2, figsize=(9, 2.8))
+        ax[0].hist(before, bins=30, color="#888")
+        ax[0].set_title("integrated loudness before (LUFS)")
+        ax[1].hist(after, bins=30, color="#1f77b4")
+        ax[1].set_title("after normalization (LUFS)")
+        fig.tight_layout()
+        t = log["totals"]
+        out += ["<h3>Loudness</h3>", _img(_png(fig), "loudness histograms"),
+                f"<p>{t['normalized'] + t['up_to_date']} normalized to "
+                f"{log['settings']['target_lufs']} LUFS ({log['settings']['subtype']}), "
+                f"{t['gain_limited']} gain-limited, {t['short_clips']} under 0.4 s, "
+                f"{t['failed']} failed, {t.get('refused', 0)} refused; gain "
+                f"{_fmt(t['gain_db_min'], 1)} to {_fmt(t['gain_db_max'], 1)} dB.</p>"]
+    return "\n".join(out)
+
+
+# --- features --------------------------------------------------------------------------------
+
+def cohens_d(a: np.ndarray, b: np.ndarray) -> float:
+    """Standardized mean difference (pooled std, b - a); 0 when both groups are constant."""
+    if len(a) < 2 or len(b) < 2:
+        return 0.0
+    pooled = math.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1))
+                       / (len(a) + len(b) - 2))
+    return 0.0 if pooled == 0 else float((b.mean() - a.mean()) / pooled)
+
+
+def effect_sizes(df, names: list[str]) -> tuple[list[str], np.ndarray]:
+    """(columns "instrument/flaw", [features, columns] Cohen's d gold vs that flaw)."""
+    cols, values = [], []
+    for inst in taxonomy.INSTRUMENTS:
+        part = df[df["instrument"] == inst]
+        gold = part[part["flawed_type"] == taxonomy.NO_FLAW]
+        for flaw in taxonomy.flaws_for(inst):
+            bad = part[part["flawed_type"] == flaw]
+            if len(bad) < 2 or len(gold) < 2:
+                continue
+            cols.append(f"{inst}/{flaw}")
+            values.append([cohens_d(gold[n].to_numpy(float), bad[n].to_numpy(float))
+                           for n in names])
+    return cols, np.array(values).T if values else np.zeros((len(names), 0))
+
+
+def _spectra(layout: Layout) -> list[str]:
+    import pandas as pd
+
+    path = layout.features / "spectra.parquet"
+    if not path.is_file():
+        return []
+    df = pd.read_parquet(path)
+    cols = [c for c in df.columns if c.startswith("ltas_")]
+    f = np.array([float(c[5:]) for c in cols])
+    plt = _plt()
+    out = []
+    for inst in taxonomy.INSTRUMENTS:
+        part = df[df["instrument"] == inst]
+        gold = part[part["flawed_type"] == taxonomy.NO_FLAW][cols].to_numpy(float)
+        if len(gold) < 2:
+            continue
+        fig, ax = plt.subplots(figsize=(9, 3.6))
+        lo, med, hi = np.nanpercentile(gold, [10, 50, 90], axis=0)
+        ax.fill_between(f, lo, hi, color="#bbb", alpha=0.6, label="gold 10-90 %")
+        ax.plot(f, med, color="black", linewidth=2, label=f"gold median ({len(gold)})")
+        for k, flaw in enumerate(taxonomy.flaws_for(inst)):
+            bad = part[part["flawed_type"] == flaw][cols].to_numpy(float)
+            if len(bad):
+                ax.plot(f, np.nanmedian(bad, axis=0), color=_PALETTE[k], linewidth=1.4,
+                        label=f"{flaw} median ({len(bad)})")
+        ax.set_xscale("log")
+        ax.set_xlim(25, 20000)
+        ax.set_ylim(float(np.nanmin(lo)) - 40, float(np.nanmax(hi)) + 5)
+        ax.set_xlabel("Hz (1/3-octave bands)")
+        ax.set_ylabel("dB re total power")
+        ax.set_title(f"{inst}: what each flaw does to the long-term spectrum")
+        ax.legend(fontsize=7, ncol=2)
+        fig.tight_layout()
+        out.append(_img(_png(fig), f"{inst} spectra"))
+    return out
+
+
+def _features(layout: Layout) -> str:
+    from .features.tables import load_training_table
+
+    try:
+        df = load_training_table(layout.root)
+    except Exception as e:  # noqa: BLE001 - the page says why instead of failing
+        return f"<p>No feature tables: {_e(getattr(e, 'reason', e))}</p>"
+    meta = _read_json(layout.features / "feature_metadata.json") or {}
+    names = [n for n in df.columns[3:67] if not n.startswith("reserved_")]
+    out = [f"<p>{len(df)} clips, schema <code>{_e(meta.get('schema'))}</code> (version "
+           f"{_e(meta.get('schema_version'))}), {len(names)} named features.</p>"]
+    out += ["<h3>Long-term spectra</h3>", *_spectra(layout)]
+    cols, d = effect_sizes(df, names)
+    plt = _plt()
+    if cols:
+        fig, ax = plt.subplots(figsize=(max(8, 0.28 * len(cols) + 3), 0.18 * len(names) + 2))
+        im = ax.imshow(np.clip(d, -3, 3), cmap="RdBu_r", vmin=-3, vmax=3, aspect="auto")
+        ax.set_xticks(range(len(cols)), cols, rotation=90, fontsize=7)
+        ax.set_yticks(range(len(names)), names, fontsize=6)
+        fig.colorbar(im, ax=ax, fraction=0.02, label="Cohen's d, flaw minus gold")
+        ax.set_title("effect size of each feature, gold against each flaw")
+        fig.tight_layout()
+        out += ["<h3>Effect sizes, gold against each flaw</h3>", _img(_png(fig), "effect sizes")]
+        useless = [n for n, row in zip(names, d) if np.all(np.abs(row) < USELESS_D)]
+        out.append(f"<p>Features that separate gold from no flaw (|d| < {USELESS_D} for all "
+                   f"{len(cols)}): {', '.join(useless) if useless else 'none'}.</p>")
+    constant = [n for n in names if df[n].nunique() <= 1]
+    if constant:
+        out.append(f"<p>Constant features: {', '.join(constant)}.</p>")
+    x = df[names].to_numpy(float)
+    sd = x.std(axis=0)
+    z = (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    if len(z) >= 3:
+        _, s, vt = np.linalg.svd(z, full_matrices=False)
+        p = z @ vt[:2].T
+        share = s[:2] ** 2 / max(float((s ** 2).sum()), 1e-12)
+        fig, ax = plt.subplots(figsize=(8, 6))
+        flaws = df["flawed_type"].fillna(taxonomy.NO_FLAW).to_numpy()
+        markers = dict(zip(taxonomy.INSTRUMENTS, "osD^v"))
+        kinds = sorted(set(flaws) - {taxonomy.NO_FLAW})
+        for inst in taxonomy.INSTRUMENTS:
+            m = (df["instrument"] == inst).to_numpy() & (flaws == taxonomy.NO_FLAW)
+            ax.scatter(p[m, 0], p[m, 1], s=10, c="#cccccc", marker=markers[inst])
+        for k, flaw in enumerate(kinds):
+            for inst in taxonomy.INSTRUMENTS:
+                m = (df["instrument"] == inst).to_numpy() & (flaws == flaw)
+                if m.any():
+                    ax.scatter(p[m, 0], p[m, 1], s=12, color=_PALETTE[k % len(_PALETTE)],
+                               marker=markers[inst])
+            ax.scatter([], [], color=_PALETTE[k % len(_PALETTE)], label=flaw)
+        ax.scatter([], [], color="#cccccc", label="gold")
+        for inst, mk in markers.items():
+            ax.scatter([], [], color="black", marker=mk, label=inst, s=12)
+        ax.set_xlabel(f"PC1 ({share[0]:.0%})")
+        ax.set_ylabel(f"PC2 ({share[1]:.0%})")
+        ax.legend(fontsize=7, ncol=3)
+        ax.set_title("fingerprints, first two principal components (colour: flaw, shape: "
+                     "instrument)")
+        fig.tight_layout()
+        out += ["<h3>PCA</h3>", _img(_png(fig), "PCA")]
+    return "\n".join(out)
+
+
+# --- model -----------------------------------------------------------------------------------
+
+def _model(layout: Layout) -> str:
+    metrics = _read_json(layout.models / "metrics.json")
+    if metrics is None:
+        return "<p>No trained model: run <code>clarity train</code>.</p>"
+    cv, lo = metrics["cv"], metrics.get("leave_source_out")
+    out = [f"<p>Trained on {metrics['rows']} clips ({metrics['groups']} groups), schema "
+           f"<code>{_e(metrics['schema'])}</code> v{metrics['schema_version']}, classifier "
+           f"<code>{_e(metrics['kept'])}</code>, {metrics['rows_with_correction']} clips with a "
+           f"known correction.</p>"]
+    rows = [[k, f"{v['accuracy_mean']:.3f} +- {v['accuracy_std']:.3f}",
+             _fmt(v["gold_vs_flawed_accuracy"]), _fmt(v["gold_recall"])]
+            for k, v in metrics["cv_by_model"].items()]
+    if lo:
+        rows.append([f"{metrics['kept']}, leave-source-out", f"{lo['accuracy']:.3f} "
+                     f"({lo['folds']} folds)", _fmt(lo["gold_vs_flawed_accuracy"]),
+                     _fmt(lo["gold_recall"])])
+    out += [f"<h3>Cross-validation ({cv['folds']}-fold, grouped)</h3>",
+            _table(["model", "accuracy", "gold vs flawed", "gold recall"], rows)]
+    cal = cv.get("calibration", {})
+    out.append(f"<p>Calibration: temperature {_e(cal.get('temperature'))}, expected "
+               f"calibration error {_e(cal.get('ece_before'))} before, {_e(cal.get('ece_after'))} "
+               f"after.</p>")
+    from .model.train import confusion_figure
+
+    _plt()
+    out.append(_img(_png(confusion_figure(cv, f"{metrics['schema']} schema, {metrics['kept']}")),
+                    "confusion matrix"))
+    classes = list(cv["recall"])
+    out += ["<h3>Per class</h3>", _table(
+        ["class", "precision", "recall", "clips"] + (["recall, unseen sources"] if lo else []),
+        [[c, _fmt(cv["precision"][c]), _fmt(cv["recall"][c]), cv["support"][c]]
+         + ([_fmt(lo["recall"].get(c))] if lo else []) for c in classes])]
+    out += ["<h3>Recall of flawed clips by severity</h3>",
+            _table(["low", "mid", "high"], [[_fmt(cv["recall_by_severity"][k])
+                                             for k in ("low", "mid", "high")]])]
+    if cv.get("mae_flawed"):
+        out += [f"<h3>Correction error on flawed clips (EQ mean {_fmt(cv['eq_mae_flawed_db'], 2)}"
+                f" dB)</h3>", _table(["component", "mean absolute error"],
+                                    [[k, _fmt(v, 3)] for k, v in cv["mae_flawed"].items()])]
+    bench = _read_json(layout.models / "onnx_bench.json")
+    if bench:
+        out += ["<h3>ONNX latency (one row, one thread)</h3>", _table(
+            ["model", "p50 ms", "p99 ms", "p99.9 ms"],
+            [[k, bench[k]["p50_ms"], bench[k]["p99_ms"], bench[k].get("p999_ms", "")]
+             for k in ("classifier", "regressor", "both") if k in bench])]
+    else:
+        out.append("<p>ONNX latency: run <code>clarity bench-onnx</code>.</p>")
+    out.append(_examples(layout))
+    return "\n".join(out)
+
+
+def _examples(layout: Layout, per_class: int = 3) -> str:
+    import pandas as pd
+
+    path = layout.models / "cv_predictions.csv"
+    if not path.is_file():
+        return ""
+    df = pd.read_csv(path)
+    rows = []
+    for cls, part in df.groupby("flawed_type", sort=True):
+        for r in part.sample(min(per_class, len(part)), random_state=0).itertuples():
+            rows.append([cls, f"{r.subset}/{r.instrument}/{r.file}", r.predicted,
+                         f"{r.confidence:.2f}", f"{r.second} {r.second_confidence:.2f}"])
+    return ("<h3>Examples (out-of-fold: the model never saw the clip's group)</h3>"
+            + _table(["true", "clip", "predicted", "confidence", "runner-up"], rows))
+
+
+# --- page ------------------------------------------------------------------------------------
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.6em} h2{border-bottom:2px solid #ddd;margin-top:2em} h3{margin-top:1.4em}
+table{border-collapse:collapse;margin:.6em 0;font-size:.85em}
+td,th{border:1px solid #ccc;padding:3px 7px;text-align:left} th{background:#f3f3f3}
+img{max-width:100%;display:block;margin:.6em 0} code{background:#f3f3f3;padding:0 3px}
+"""
+_SCRIPT = """
+window.addEventListener('load', function () {
+  var imgs = document.images, ok = 0;
+  for (var i = 0; i < imgs.length; i++) {
+    if (imgs[i].complete && imgs[i].naturalWidth > 0) { ok++; }
+  }
+  document.body.setAttribute('data-images', ok + '/' + imgs.length);
+});
+"""
+
+
+def build(layout: Layout) -> str:
+    """The page as a string."""
+    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    parts = [("Dataset", _dataset(layout)), ("Features", _features(layout)),
+             ("Model", _model(layout))]
+    body = "\n".join(f'<h2 id="{t.lower()}">{t}</h2>\n{c}' for t, c in parts)
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="clarity-inputs" content="{_digest(layout)}">'
+            f"<title>NGN Clarity report: {_e(layout.root)}</title><style>{_STYLE}</style>"
+            f"</head><body><h1>NGN Clarity report</h1><p>Data folder <code>{_e(layout.root)}"
+            f"</code>, ngn-clarity {__version__}, {created}.</p>\n{body}\n"
+            f"<script>{_SCRIPT}</script></body></html>\n")
+
+
+def write_report(layout: Layout, out: str | Path | None = None, force: bool = False) -> tuple[Path, bool]:
+    """Write the report (default ``reports/report.html``); returns (path, written). Not
+    rewritten when its inputs are the ones it was made from, unless ``force``."""
+    dest = Path(out) if out else layout.report_html
+    layout.require()
+    with layout.lock():
+        if not force and dest.is_file():
+            head = dest.read_text(encoding="utf-8", errors="replace")[:400]
+            if f'content="{_digest(layout)}"' in head:
+                return dest, False
+        atomic_write_text(dest, build(layout))
+    return dest, True

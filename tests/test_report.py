@@ -1,0 +1,109 @@
+"""clarity report: one self-contained page; checked as HTML always, in Chromium when there."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from conftest import write_tone
+from ngn_clarity.cli import main
+from ngn_clarity.layout import Layout
+from ngn_clarity.model.train import TrainSettings, train
+from ngn_clarity.pipeline import RunSettings, run
+from ngn_clarity.report import write_report
+from ngn_clarity.synth import synthesize
+
+
+@pytest.fixture(scope="module")
+def reported(tmp_path_factory) -> Layout:
+    layout = Layout(tmp_path_factory.mktemp("report") / "data")
+    synthesize(layout, per_instrument=12, flawed_per_instrument=24, seed=3, jobs=2,
+               progress=False)
+    write_tone(layout.raw / "gold/bass/bass_900.wav", seconds=0.05)  # refused: too short
+    run(layout, RunSettings(jobs=2, schema="extended"), progress=False)
+    train(layout, TrainSettings(cv=2, n_estimators=20, jobs=2, leave_source_out=False))
+    write_report(layout, force=True)
+    return layout
+
+
+class _Tags(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def test_the_page_is_self_contained_and_every_image_is_a_png(reported):
+    from PIL import Image
+
+    text = reported.report_html.read_text(encoding="utf-8")
+    parser = _Tags()
+    parser.feed(text)
+    tags = parser.tags
+    images = [a for t, a in tags if t == "img"]
+    assert len(images) >= 8  # loudness, 5 spectra, effect sizes, PCA, confusion
+    for t, attrs in tags:
+        for key in ("src", "href"):
+            if key in attrs:  # nothing outside the file: data URIs and anchors only
+                assert attrs[key].startswith(("data:", "#")), (t, attrs[key][:60])
+        assert not (t == "link" or (t == "script" and "src" in attrs))
+    for a in images:
+        head, data = a["src"].split(",", 1)
+        assert head == "data:image/png;base64"
+        Image.open(io.BytesIO(base64.b64decode(data))).verify()
+        assert a.get("alt")
+
+
+def test_the_page_shows_the_dataset_features_and_model(reported):
+    text = reported.report_html.read_text(encoding="utf-8")
+    for section in ('id="dataset"', 'id="features"', 'id="model"'):
+        assert section in text
+    assert "Clips against the seed's targets" in text and "<td>bass</td>" in text
+    assert "bass_900.wav" in text and "too short" in text  # what was refused and why
+    assert "Left out (1)" in text
+    assert "Effect sizes, gold against each flaw" in text and "PCA" in text
+    assert "<td>lgbm</td>" in text and "Calibration: temperature" in text
+    assert "Recall of flawed clips by severity" in text and "<td>eq_60_db</td>" in text
+    assert "Examples (out-of-fold" in text
+
+
+def test_the_report_is_rewritten_only_when_its_inputs_change(reported, capsys):
+    _, written = write_report(reported)
+    assert not written
+    assert main(["report", "--data-dir", str(reported.root)]) == 0
+    assert "(up to date)" in capsys.readouterr().out
+    out = reported.root / "elsewhere.html"
+    assert main(["report", "--data-dir", str(reported.root), "--out", str(out), "-q"]) == 0
+    assert out.read_text().startswith("<!DOCTYPE html>")
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    return None
+
+
+@pytest.mark.skipif(_chromium() is None, reason="no headless Chromium installed "
+                                                "(apt-get install chromium)")
+def test_the_page_loads_in_chromium_with_no_console_error_and_every_image_decoded(
+        reported, tmp_path):
+    res = subprocess.run(
+        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr",
+         "--v=0", "--dump-dom", reported.report_html.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    n = reported.report_html.read_text().count("<img ")
+    assert f'data-images="{n}/{n}"' in res.stdout, res.stdout[:300]
+    console = [line for line in res.stderr.splitlines() if ":CONSOLE" in line]
+    assert console == [], console
