@@ -24,6 +24,7 @@ demo: $(STAMP)
 	$(PY) -m ngn_clarity.cli demo --data-dir $(DATA)
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
 	$(PY) -m pytest -q -m "not slow"
 
 # the whole fault-injection suite: 20 kill -9 trials, a full tmpfs, chattr +i, two writers

@@ -534,7 +534,7 @@ def _fetch(cache_dir, per_source_cap, include_spoken, include_uncertain, include
         if not picks:
             continue
 
-        def cached(p: Pick) -> dict | None:
+        def cached(p: Pick, src: Source = src) -> dict | None:
             e = known.get(_clip_name(src, p))
             if e and e.get("opts") == crop_key and _target(cache_dir, src, p).is_file():
                 return e

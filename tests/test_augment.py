@@ -57,7 +57,7 @@ def test_segments_have_the_asked_length_cut_between_notes_and_skip_silence():
     assert not any(a < 31.5 and b > 20.5 for a, b in secs)  # nothing from the silence
     assert secs[0][0] == 0.0 and secs[3][0] == pytest.approx(31.7, abs=0.35)
     env = np.abs(x[:, 0])
-    for a, b in spans[1:]:  # every inner cut is in a quiet moment between notes
+    for a, _ in spans[1:]:  # every inner cut is in a quiet moment between notes
         if a / sr not in (secs[3][0],):
             assert env[a] < 0.01 * env.max(), a / sr
     # spans never overlap and stay inside the stem

@@ -219,7 +219,9 @@ def test_parallel_jobs_give_the_same_results(layout, tmp_path):
     _tree(layout)
     serial = normalize(layout, progress=False, force=True).log
     parallel = normalize(layout, progress=False, force=True, jobs=2).log
-    strip = lambda log: [{k: v for k, v in e.items() if k != "status"} for e in log["files"]]
+    def strip(log):
+        return [{k: v for k, v in e.items() if k != "status"} for e in log["files"]]
+
     assert strip(serial) == strip(parallel)
 
 

@@ -165,10 +165,9 @@ def test_train_uses_rows_with_known_corrections_and_says_how_many(own_audio, cap
     assert main(["train", "--data-dir", str(layout.root), "--n-estimators", "20",
                  "--schema", "seed", "-q"]) == 0
     m = json.loads((layout.models / "metrics.json").read_text())
-    reg = m["schemas"]["seed"]["regressor"]
-    assert reg["rows_without_correction"] == 3
-    assert reg["rows_train"] + reg["rows_test"] == 20  # the rendered clips, not the 3
-    assert reg["eq_mae_db"] is not None
+    assert m["rows_without_correction"] == 3
+    assert m["rows_with_correction"] == 20  # the rendered clips, not the 3
+    assert m["cv"]["eq_mae_flawed_db"] is not None
     assert main(["train", "--data-dir", str(layout.root), "--n-estimators", "20",
                  "--schema", "seed"]) == 0
     assert "3 rows have none (imported flawed clips)" in capsys.readouterr().out
@@ -187,9 +186,9 @@ def test_a_failed_or_killed_train_leaves_the_previous_model_whole(own_audio, mon
     def dies(*a, **k):
         raise RuntimeError("killed while drawing the confusion matrix")
 
-    monkeypatch.setattr(train_mod, "_confusion_png", dies)
+    monkeypatch.setattr(train_mod, "confusion_png", dies)
     with pytest.raises(RuntimeError):
-        train_mod.train(layout, train_mod.TrainSettings(n_estimators=12, schemas=("seed",)))
+        train_mod.train(layout, train_mod.TrainSettings(n_estimators=12, schema="seed"))
     assert _model_files(layout) == before
     assert [p.name for p in layout.model_versions.iterdir()] == [layout.models.resolve().name]
 
@@ -239,8 +238,8 @@ def test_outputs_respect_the_umask_and_copies_keep_the_source_mode(tmp_path):
     os.chmod(lib / "Kick.wav", 0o444)
     os.chmod(lib / "Snare.wav", 0o750)
     write_tone(data / "raw/flawed/drums/kick_flawed_thin_001.wav", seconds=2.0, freq=500)
-    script = (f"import os, sys; os.umask(0o027); sys.argv = ['clarity'] + sys.argv[1:]; "
-              f"from ngn_clarity.cli import main; sys.exit(main())")
+    script = ("import os, sys; os.umask(0o027); sys.argv = ['clarity'] + sys.argv[1:]; "
+              "from ngn_clarity.cli import main; sys.exit(main())")
     for args in (["dataset", "--init", "--import-gold", "--source", str(lib)],
                  ["run", "--jobs", "1"]):
         res = subprocess.run([sys.executable, "-c", script, *args, "--data-dir", str(data),
@@ -379,9 +378,9 @@ def test_readers_refuse_non_regular_files_with_the_true_reason(tmp_path, capsys)
 @pytest.mark.parametrize("argv, message", [
     (["bench-onnx", "--calls", "0"], "calls must be an integer in [10, 1e+07], not 0"),
     (["bench-onnx", "--batch", "0"], "batch must be an integer in [1, 1e+06], not 0"),
-    (["train", "--test-size", "1.5"], "test-size must be a number in (0, 1), not 1.5"),
+    (["train", "--cv", "1"], "cv must be an integer in [2, 20], not 1"),
     (["train", "--n-estimators", "0"], "n-estimators must be an integer in [1, 10000]"),
-    (["run", "--jobs", "0"], "jobs must be None or an integer in [1, 1024], not 0"),
+    (["run", "--jobs", "0"], "jobs must be an integer in [1, 1024], not 0"),
     (["run", "--target-lufs", "3"], "target-lufs must be a number in (-70, 0), not 3.0"),
     (["normalize", "--normalize", "--target", "nan"], "target-lufs must be a number"),
     (["synth", "--per-instrument", "-1"], "per-instrument must be an integer in [0, 100000]"),
@@ -408,12 +407,12 @@ def test_settings_classes_refuse_bad_values_in_the_python_api_too():
     from ngn_clarity.errors import SettingsError
     from ngn_clarity.model.train import TrainSettings
 
-    with pytest.raises(SettingsError, match="test-size must be a number in"):
-        TrainSettings(test_size=1.5)
+    with pytest.raises(SettingsError, match=r"cv must be an integer in \[2, 20\]"):
+        TrainSettings(cv=1)
     with pytest.raises(SettingsError, match="subtype must be one of"):
         NormalizeSettings(subtype="PCM_8")
-    with pytest.raises(SettingsError, match="schemas must be among"):
-        TrainSettings(schemas=("seed", "v3"))
+    with pytest.raises(SettingsError, match="schema must be one of"):
+        TrainSettings(schema="v3")
 
 
 def test_output_errors_name_the_path(tmp_path):

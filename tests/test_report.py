@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import base64
 import io
-import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 

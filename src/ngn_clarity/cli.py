@@ -65,7 +65,9 @@ def _arg(cls: type, field: str) -> Callable[[str], Any]:
     """An argparse ``type`` that parses a number and checks it against
     ``cls.constraints[field]`` (so the CLI and the Python API refuse the same values)."""
     constraint = cls.constraints[field]  # type: ignore[attr-defined]
-    parts = constraint if isinstance(constraint, tuple) else (constraint,)
+    # a command line cannot say None: leave it out of the rule and of the message
+    parts = tuple(c for c in (constraint if isinstance(constraint, tuple) else (constraint,))
+                  if c is not None)
     kind = int if any(getattr(c, "kind", None) is int for c in parts) else float
 
     def parse(text: str) -> Any:
@@ -75,7 +77,7 @@ def _arg(cls: type, field: str) -> Callable[[str], Any]:
             raise argparse.ArgumentTypeError(
                 f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
         try:
-            settings.check(field, value, constraint)
+            settings.check(field, value, parts)
         except SettingsError as e:
             raise argparse.ArgumentTypeError(e.reason) from None
         return value

@@ -58,13 +58,10 @@ from scipy.signal import butter, oaconvolve, sosfilt
 
 from . import taxonomy
 from .records import CORRECTION_FIELDS, EQ_CENTRES_HZ
+from .units import amplitude_db, power_db
 
 EQ_LIMIT_DB = 24.0
 _IMPULSE_LEN = 1 << 15
-
-
-def _db(x: float) -> float:
-    return 20.0 * math.log10(max(x, 1e-12))
 
 
 def _lerp(lo: float, hi: float, severity: float) -> float:
@@ -78,11 +75,11 @@ def _loguniform(rng: np.random.Generator, lo: float, hi: float) -> float:
 def crest_db(x: np.ndarray) -> float:
     """Peak over RMS in dB (all channels together)."""
     rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
-    return _db(float(np.max(np.abs(x)))) - _db(rms)
+    return amplitude_db(float(np.max(np.abs(x)))) - amplitude_db(rms)
 
 
 def _rms_db(x: np.ndarray) -> float:
-    return _db(float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))))
+    return amplitude_db(float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))))
 
 
 def _board(x: np.ndarray, sr: int, plugins: list) -> np.ndarray:
@@ -254,7 +251,7 @@ class UpwardCompressor(Transform):
         c = np.concatenate(([0.0], np.cumsum(mono)))
         idx = np.arange(len(mono))
         lo, hi = np.maximum(idx - n // 2, 0), np.minimum(idx + n // 2 + 1, len(mono))
-        level = 10 * np.log10(np.maximum((c[hi] - c[lo]) / (hi - lo), 1e-12))
+        level = power_db((c[hi] - c[lo]) / (hi - lo))
         gain_db = np.clip((self.threshold_db - level) * (1 - 1 / self.ratio), 0,
                           self.max_gain_db)
         return (x * (10 ** (gain_db / 20))[:, None]).astype(np.float32)
@@ -356,7 +353,7 @@ def onsets(x: np.ndarray, sr: int, min_gap_s: float = 0.05) -> np.ndarray:
     if count < 4:
         return np.zeros(0, dtype=int)
     frames = np.lib.stride_tricks.sliding_window_view(m, win)[::hop][:count]
-    e = 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12)
+    e = power_db(np.mean(frames.astype(np.float64) ** 2, axis=1))
     rise = np.zeros_like(e)
     rise[3:] = e[3:] - e[:-3]
     floor = e.max() - 50
@@ -751,7 +748,7 @@ def eq_response_db(chain: list[Transform], sr: int) -> np.ndarray:
         h = t(h, sr)
     mag = np.abs(np.fft.rfft(h[:, 0].astype(np.float64)))
     freqs = np.fft.rfftfreq(_IMPULSE_LEN, 1.0 / sr)
-    return 20.0 * np.log10(np.maximum(np.interp(EQ_CENTRES_HZ, freqs, mag), 1e-6))
+    return amplitude_db(np.interp(EQ_CENTRES_HZ, freqs, mag))
 
 
 def _drive_db(chain: list[Transform]) -> float:
@@ -770,7 +767,8 @@ def correction(flaw: str, chain: list[Transform], gold: np.ndarray, flawed: np.n
     eq = np.clip(-eq_response_db(chain, sr), -EQ_LIMIT_DB, EQ_LIMIT_DB)
     values: dict[str, float] = {f"eq_{f}_db": round(float(v), 3) + 0.0
                                 for f, v in zip(EQ_CENTRES_HZ, eq)}
-    dyn = crest_db(gold) - crest_db(flawed) if flaw in ("over_compressed", "undefined") else 0.0
+    dynamic = flaw in ("over_compressed", "undefined")
+    dyn = crest_db(gold) - crest_db(flawed) if dynamic else 0.0
     wet = sum(t.wet for t in chain if isinstance(t, (Room, ConvolutionRoom)))
     values.update(restore_dynamics_db=round(float(dyn), 3),
                   remove_drive_db=round(_drive_db(chain), 3),

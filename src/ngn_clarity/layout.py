@@ -232,6 +232,7 @@ class Layout:
                 sink.append(Skipped(str(path), f"not under {top}/<gold|flawed>/<instrument>/"))
                 continue
             if not is_audio_name(path):
-                sink.append(Skipped(str(path), f"not an audio file name ({path.suffix or 'no extension'})"))
+                ext = path.suffix or "no extension"
+                sink.append(Skipped(str(path), f"not an audio file name ({ext})"))
                 continue
             yield Clip(path, rel[0], rel[1], "/".join(rel[2:]))

@@ -2,8 +2,11 @@
 
 :func:`measure` returns integrated loudness (BS.1770-4: K-weighting, 400 ms blocks at 75 %
 overlap, -70 LUFS absolute and -10 LU relative gates), loudness range (EBU Tech 3342), true
-peak (BS.1770-4 Annex 2, 4x oversampling at 44.1/48 kHz, see :func:`true_peak`), sample peak, and the maxima of
-momentary (400 ms) and short-term (3 s) loudness sampled every 100 ms (EBU Tech 3341).
+peak (BS.1770-4 Annex 2, 4x oversampling at 44.1/48 kHz, see :func:`true_peak`; measured on
+request), sample peak, and the maxima of momentary (400 ms) and short-term (3 s) loudness
+sampled every 100 ms (EBU Tech 3341). The report also carries the K-weighted energy of every
+100 ms hop, from which any window's loudness follows (:func:`momentary_series`,
+:meth:`LoudnessReport.gain_is_exact`).
 
 The engine is libebur128 (through ``pyebur128``) for the gated loudness measures, which pass
 the EBU conformance cases, and soxr for the true-peak oversampling. This module adds the
@@ -34,6 +37,7 @@ import numpy as np
 import pyebur128 as ebu
 
 from .errors import LoudnessError, SilentAudioError
+from .units import amplitude_db
 
 __all__ = ["LoudnessError", "SilentAudioError", "LoudnessReport", "measure",
            "loudness_series", "momentary_series", "hop_energies", "energy_to_lufs",
@@ -130,10 +134,6 @@ class LoudnessReport:
             if np.any((blocks >= lo - 1e-6) & (blocks <= hi + 1e-6)):
                 return False
         return True
-
-
-def _db(linear: float) -> float:
-    return 20.0 * math.log10(linear) if linear > 0 else -math.inf
 
 
 def _as_frames(samples: np.ndarray) -> np.ndarray:
@@ -257,8 +257,9 @@ def measure(samples: np.ndarray, sample_rate: int, *, mono_as_dual: bool = True,
     sample_peak = max(ebu.get_sample_peak(st, c) for c in range(channels))
     return LoudnessReport(
         integrated_lufs=float(integrated), loudness_range_lu=lra,
-        true_peak_dbtp=_db(max(_true_peak(x, sample_rate), sample_peak)) if true_peak else None,
-        sample_peak_dbfs=_db(sample_peak),
+        true_peak_dbtp=(amplitude_db(max(_true_peak(x, sample_rate), sample_peak))
+                        if true_peak else None),
+        sample_peak_dbfs=amplitude_db(sample_peak),
         momentary_max_lufs=_window_max(energies, int(BLOCK_S * 1000) // STEP_MS),
         short_term_max_lufs=_window_max(energies, int(SHORT_TERM_S * 1000) // STEP_MS),
         duration_s=duration, sample_rate=sample_rate, channels=channels, flags=tuple(flags),

@@ -80,21 +80,46 @@ def run(layout: Layout, cfg: RunSettings | None = None, *, progress: bool = True
 
 def _run(layout: Layout, cfg: RunSettings, progress: bool, say: Callable[[str], None],
          show: Callable[[StepReport], None]) -> RunResult:
-    from .work import Plan, execute
-
-    norm_cfg = NormalizeSettings(target_lufs=cfg.target_lufs, subtype=cfg.subtype)
     jobs = cfg.jobs or default_jobs()
     result = RunResult()
-    clock = time.perf_counter()
+    clock = [time.perf_counter()]
 
     def lap(step: str) -> None:
-        nonlocal clock
         now = time.perf_counter()
-        result.timings_s[step] = round(now - clock, 3)
-        clock = now
+        result.timings_s[step] = round(now - clock[0], 3)
+        clock[0] = now
 
+    ds, catalog, manifest = _dataset_step(layout, cfg, jobs, progress)
+    result.reports["dataset"] = ds
+    lap("dataset")
+    s = manifest["summary"]
+    say(f"dataset: gold {s['gold']}, flawed {s['flawed']}; {len(catalog.refused)} refused "
+        f"before any work, {catalog.hashed} file(s) hashed")
+    if not catalog.entries:
+        ds.errors.append(f"no audio in {layout.raw}: put clips in raw/gold/<instrument>/ and "
+                         f"raw/flawed/<instrument>/ (or run `clarity synth`)")
+        show(ds)
+        result.summary = build_summary(layout, cfg, [])
+        return result
+    show(ds)
+
+    clips = result.reports["clips"] = _clip_step(layout, cfg, catalog, jobs, progress, say)
+    lap("clips")
+    show(clips)
+
+    summary = analyze(layout)
+    lap("analyze")
+    say(f"analyze: {'up to date' if summary.get('up_to_date') else 'written'} "
+        f"({layout.analysis})")
+    result.summary = build_summary(layout, cfg, [*ds.skipped, *clips.skipped])
+    return result
+
+
+def _dataset_step(layout: Layout, cfg: RunSettings, jobs: int, progress: bool):
+    """Folders, downloads, augmentation, the catalog and the manifest: (report, catalog,
+    manifest)."""
     layout.init()
-    ds = result.reports["dataset"] = StepReport("dataset")
+    ds = StepReport("dataset")
     if n := layout.remove_partial_files():
         ds.notes.append(f"removed {n} temporary file(s) left by an interrupted run")
     if layout.downloads.is_dir():
@@ -116,42 +141,27 @@ def _run(layout: Layout, cfg: RunSettings, progress: bool, say: Callable[[str], 
             ds.skip(s.path, f"left out: {s.reason}")
         else:
             ds.notes.append(f"ignored {s.path}: {s.reason}")
-    manifest = dataset.write_manifest(layout, catalog)
-    lap("dataset")
-    s = manifest["summary"]
-    say(f"dataset: gold {s['gold']}, flawed {s['flawed']}; {len(catalog.refused)} refused "
-        f"before any work, {catalog.hashed} file(s) hashed")
-    if not catalog.entries:
-        show(ds)
-        ds.errors.append(f"no audio in {layout.raw}: put clips in raw/gold/<instrument>/ and "
-                         f"raw/flawed/<instrument>/ (or run `clarity synth`)")
-        result.summary = build_summary(layout, cfg, [])
-        return result
-    show(ds)
+    return ds, catalog, dataset.write_manifest(layout, catalog)
 
+
+def _clip_step(layout: Layout, cfg: RunSettings, catalog, jobs: int, progress: bool,
+               say: Callable[[str], None]) -> StepReport:
+    """One task per clip, then the normalization log and the tables from its results."""
+    from .work import Plan, execute
+
+    norm_cfg = NormalizeSettings(target_lufs=cfg.target_lufs, subtype=cfg.subtype)
     plan = Plan.make(layout, catalog, norm_cfg, cfg.schema, force=cfg.force)
     done = execute(plan, jobs=jobs, scheduler=cfg.scheduler, progress=progress,
                    desc=f"clips ({cfg.schema})")
-    log = write_log(layout, norm_cfg, done.log_entries())
+    t = write_log(layout, norm_cfg, done.log_entries())["totals"]
     ext = tables_from(done, cfg.schema)
-    clips = result.reports["clips"] = ext.report
-    clips.warnings += _warnings(plan)
-    lap("clips")
-    t = log["totals"]
+    ext.report.warnings += _warnings(plan)
     say(f"clips: {done.decoded} file(s) decoded in {len(plan.tasks)} task(s)")
     say(f"normalize: {t['normalized']} normalized, {t['up_to_date']} up to date, "
         f"{t['failed']} failed")
     say(f"extract ({cfg.schema}): {ext.computed} analysed, {ext.cached} from cache, "
         f"{len(ext.failures)} left out")
-    show(clips)
-
-    summary = analyze(layout)
-    lap("analyze")
-    say(f"analyze: {'up to date' if summary.get('up_to_date') else 'written'} "
-        f"({layout.analysis})")
-    left_out = [*ds.skipped, *clips.skipped]
-    result.summary = build_summary(layout, cfg, left_out)
-    return result
+    return ext.report
 
 
 def _warnings(plan) -> list[Skipped]:
@@ -242,7 +252,7 @@ def format_summary(s: dict[str, Any]) -> str:
         f"   Samples with valid features: {s['valid']}",
         f"   NaN values: {s['nan']}",
         f"   Infinite values: {s['inf']}",
-        f"   Ready for training: " + ("✓" if s["ready"] else
+        "   Ready for training: " + ("✓" if s["ready"] else
                                       "✗ (" + "; ".join(s["not_ready_because"]) + ")"),
         "",
         f"{mark(bool(s['files']))} Output Files",

@@ -382,7 +382,8 @@ def build(layout: Layout) -> str:
             f"<script>{_SCRIPT}</script></body></html>\n")
 
 
-def write_report(layout: Layout, out: str | Path | None = None, force: bool = False) -> tuple[Path, bool]:
+def write_report(layout: Layout, out: str | Path | None = None,
+                 force: bool = False) -> tuple[Path, bool]:
     """Write the report (default ``reports/report.html``); returns (path, written). Not
     rewritten when its inputs are the ones it was made from, unless ``force``."""
     dest = Path(out) if out else layout.report_html

@@ -26,7 +26,8 @@ DEFAULT_DATA_DIR = "data"
 # --- loudness -----------------------------------------------------------------------------
 #: Normalization target, LUFS (ITU-R BS.1770-4 integrated loudness).
 TARGET_LUFS = -18.0
-#: Ceiling for fixed-point output (PCM_16/PCM_24): gain is lowered to keep true peak at or under this.
+#: Ceiling for fixed-point output (PCM_16/PCM_24): gain is lowered to keep the true peak at or
+#: under this.
 TRUE_PEAK_CEILING_DBTP = -1.0
 #: Sample formats the normalizer writes (WAV subtypes); FLOAT never clips.
 OUTPUT_SUBTYPES: tuple[str, ...] = ("FLOAT", "PCM_24", "PCM_16")

@@ -14,7 +14,6 @@ task runs it on the samples it already has; its verdicts are cached by content h
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +27,7 @@ from ..catalog import Catalog, Entry, scan
 from ..executor import run_tasks
 from ..layout import Layout
 from ..outcome import progress_bar
+from ..units import amplitude_db
 
 #: Bump when the checks change what they accept.
 CHECKS_VERSION = 2
@@ -126,9 +126,8 @@ def audible_fraction(samples: np.ndarray, sample_rate: int) -> float:
 
 
 def dc_offset_dbfs(samples: np.ndarray) -> float:
-    """Largest channel mean (DC offset) in dBFS; -inf for none."""
-    dc = float(np.max(np.abs(np.mean(samples, axis=0, dtype=np.float64))))
-    return 20.0 * math.log10(dc) if dc > 0 else -math.inf
+    """Largest channel mean (DC offset) in dBFS (floor -120 dB)."""
+    return amplitude_db(float(np.max(np.abs(np.mean(samples, axis=0, dtype=np.float64)))))
 
 
 def audio_checks(samples: np.ndarray, sample_rate: int) -> dict[str, Any]:

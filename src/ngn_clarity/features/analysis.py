@@ -23,6 +23,7 @@ import numpy as np
 import scipy.fft
 
 from .. import audio, loudness
+from ..units import amplitude_db, power_db
 from .schema import ANALYSIS
 
 SR = ANALYSIS["sample_rate"]
@@ -147,7 +148,7 @@ class Analysis:
     @cached_property
     def active(self) -> np.ndarray:
         """Frames whose RMS is >= -60 dBFS and within 50 dB of the loudest (all if none)."""
-        db = 20.0 * np.log10(np.maximum(self.rms, 1e-12))
+        db = amplitude_db(self.rms)
         act = (db >= ANALYSIS["active_floor_dbfs"]) & (db >= db.max() - ANALYSIS["active_range_db"])
         return act if act.any() else np.ones_like(act)
 
@@ -195,7 +196,7 @@ class Analysis:
         frames = np.lib.stride_tricks.sliding_window_view(y, n)[::hop][:count]
         w = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)
         power = np.abs(scipy.fft.rfft(frames * w, axis=1, workers=1)) ** 2
-        db = 10 * np.log10(np.maximum(np.mean(frames ** 2, axis=1), 1e-24))
+        db = power_db(np.mean(frames ** 2, axis=1))
         act = (db >= ANALYSIS["active_floor_dbfs"]) & (db >= db.max() - ANALYSIS["active_range_db"])
         return power[act if act.any() else slice(None)].mean(axis=0)
 
@@ -205,7 +206,7 @@ class Analysis:
 
     @cached_property
     def third_octave_db(self) -> np.ndarray:
-        """LTAS level (dB, floor -200) in 1/3-octave bands centred at :data:`THIRD_OCTAVES`
+        """LTAS level (dB, floor -120) in 1/3-octave bands centred at :data:`THIRD_OCTAVES`
         (edges at centre x 2^(+-1/6); each band the mean power of its bins, bands narrower
         than one bin take the bin at their centre)."""
         f, p = self.ltas_freqs, self.ltas
@@ -213,7 +214,7 @@ class Analysis:
         for i, c in enumerate(THIRD_OCTAVES):
             m = (f >= c * 2 ** (-1 / 6)) & (f < c * 2 ** (1 / 6))
             v = p[m].mean() if m.any() else np.interp(c, f, p)
-            out[i] = 10 * math.log10(max(float(v), 1e-20))
+            out[i] = power_db(float(v))
         return out
 
     # --- fine envelope, onsets -------------------------------------------------------------
@@ -225,7 +226,7 @@ class Analysis:
             y = np.pad(y, (0, FINE_WIN - len(y)))
         c = np.concatenate(([0.0], np.cumsum(y * y)))
         starts = np.arange(0, len(y) - FINE_WIN + 1, FINE_HOP)
-        return 10 * np.log10((c[starts + FINE_WIN] - c[starts]) / FINE_WIN + 1e-12)
+        return power_db((c[starts + FINE_WIN] - c[starts]) / FINE_WIN)
 
     @cached_property
     def onsets_s(self) -> np.ndarray:

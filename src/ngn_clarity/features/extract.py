@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import loudness
+from ..units import power_db
 from .analysis import Analysis
 from .families import FAMILIES
 from .schema import DEFAULT_SCHEMA, specs
@@ -41,7 +42,7 @@ def values_of(a: Analysis, schema: str = DEFAULT_SCHEMA) -> dict[str, float]:
 def spectrum_of(a: Analysis) -> list[float]:
     """The clip's 1/3-octave long-term spectrum relative to its total power (dB), the
     picture the report draws (31 bands, 25 Hz - 20 kHz)."""
-    total = 10 * np.log10(max(float(a.ltas.sum()), 1e-30))
+    total = power_db(float(a.ltas.sum()))
     return [round(float(v - total), 3) for v in a.third_octave_db]
 
 

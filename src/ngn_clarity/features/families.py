@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from ..records import EQ_CENTRES_HZ
+from ..units import amplitude_db, power_db
 from .analysis import FINE_HOP, SR, THIRD_OCTAVES, Analysis
 
 Family = Callable[[Analysis], dict[str, float]]
@@ -25,10 +26,6 @@ FAMILIES: dict[str, Family] = {}
 def family(fn: Family) -> Family:
     FAMILIES[fn.__name__] = fn
     return fn
-
-
-def _db(ratio: float, floor: float = -120.0) -> float:
-    return max(floor, 10.0 * math.log10(ratio)) if ratio > 0 else floor
 
 
 # --- seed -----------------------------------------------------------------------------------
@@ -93,7 +90,7 @@ def band_level_db(a: Analysis, centre: float) -> float | None:
     f = a.ltas_freqs
     m = (f >= lo) & (f < hi)
     v = a.ltas[m].mean() if m.any() else np.interp(centre, f, a.ltas)
-    return 10 * math.log10(max(float(v), 1e-20))
+    return power_db(float(v))
 
 
 @family
@@ -147,7 +144,7 @@ def narrow_peaks(a: Analysis) -> dict[str, float]:
     from scipy.ndimage import median_filter
 
     grid = 100.0 * 2 ** (np.arange(0, 24 * math.log2(100) + 1) / 24)
-    db = 10 * np.log10(np.maximum(np.interp(grid, a.ltas_freqs, a.ltas), 1e-20))
+    db = power_db(np.interp(grid, a.ltas_freqs, a.ltas))
     excess = db - median_filter(db, size=13, mode="nearest")
     i = int(np.argmax(excess))
     return {"narrow_peak_db": float(excess[i]), "narrow_peak_log2hz": float(np.log2(grid[i]))}
@@ -161,7 +158,7 @@ def loudness_dynamics(a: Analysis) -> dict[str, float]:
     peak - the highest short-term (3 s) loudness, or momentary (400 ms) for clips under 3 s;
     the spread (standard deviation, LU) of the momentary loudness over windows within 20 LU
     of the loudest. A limited or squashed clip reads low on all three."""
-    peak_db = 20 * math.log10(a.peak) if a.peak > 0 else -120.0
+    peak_db = amplitude_db(a.peak)
     r = a.loudness
     if r is None:
         return {"plr_db": 0.0, "psr_db": 0.0, "momentary_spread_lu": 0.0}
@@ -180,7 +177,7 @@ def quiet_fill(a: Analysis) -> dict[str, float]:
     total (dB): ringing, rooms and upward compression fill the moments after the notes."""
     lin = 10 ** (a.fine_env_db / 10)
     quiet = lin <= np.quantile(lin, 0.2)
-    return {"quiet_fill_db": _db(float(lin[quiet].sum()) / float(lin.sum()))}
+    return {"quiet_fill_db": power_db(float(lin[quiet].sum()) / float(lin.sum()))}
 
 
 @family
@@ -233,7 +230,7 @@ def decay(a: Analysis) -> dict[str, float]:
     whole = float(np.mean(y * y))
     tail = float(np.mean(y[-int(0.2 * SR):] ** 2))
     return {"decay_db_s": float(np.median(slopes)) if slopes else 0.0,
-            "tail_db": _db(tail / whole) if whole > 0 else -120.0}
+            "tail_db": power_db(tail / whole) if whole > 0 else -120.0}
 
 
 # --- timing -----------------------------------------------------------------------------------
@@ -288,7 +285,7 @@ def octave_levels(a: Analysis) -> dict[str, float]:
     out = {}
     for c in OCTAVES_HZ:
         v = float(p[(f >= c / math.sqrt(2)) & (f < c * math.sqrt(2))].sum())
-        out[f"octave_{c}_db"] = _db(v / total) if total > 0 else -120.0
+        out[f"octave_{c}_db"] = power_db(v / total) if total > 0 else -120.0
     return out
 
 
@@ -310,7 +307,7 @@ def envelope_db(a: Analysis) -> tuple[np.ndarray, np.ndarray]:
     hi = np.searchsorted(f, grid * 2 ** (1 / 24))
     cell = np.array([p[i:j].max() if j > i else np.interp(g, f, p)
                      for i, j, g in zip(lo, hi, grid)])
-    db = 10 * np.log10(np.maximum(cell, 1e-20))
+    db = power_db(cell)
     return grid, np.convolve(np.pad(db, 1, mode="edge"), np.ones(3) / 3, mode="valid")
 
 

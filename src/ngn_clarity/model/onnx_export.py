@@ -134,7 +134,8 @@ def classifier_onnx(classifier, n_inputs: int, temperature: float) -> bytes:
     exact = _exact_lightgbm_thresholds() if type(classifier).__name__ == "LGBMClassifier" \
         else contextlib.nullcontext()
     with exact:
-        onx = convert_sklearn(classifier, initial_types=[(INPUT, FloatTensorType([None, n_inputs]))],
+        onx = convert_sklearn(classifier,
+                              initial_types=[(INPUT, FloatTensorType([None, n_inputs]))],
                               options={id(classifier): {"zipmap": False}},
                               target_opset=TARGET_OPSET)
     return _with_temperature(onx, temperature).SerializeToString()

@@ -123,8 +123,11 @@ def _train(layout: Layout, s: TrainSettings, progress: bool, say) -> Trained:
         raise ModelError(f"{n_groups} independent group(s) of clips: grouped {s.cv}-fold "
                          f"cross-validation needs at least {s.cv} (add clips or lower --cv)")
     jobs = _jobs(s)
-    say(f"table: {len(table)} clips ({s.schema} schema), {n_groups} groups, "
-        f"{int(data.known.sum())} with a known correction ({time.perf_counter() - clock:.1f} s)")
+    unknown = int((~data.known).sum())
+    say(f"table: {len(table)} clips ({s.schema} schema), {n_groups} groups; the correction "
+        f"regressor learns from the {int(data.known.sum())} with a known correction"
+        + (f", {unknown} rows have none (imported flawed clips)" if unknown else "")
+        + f" ({time.perf_counter() - clock:.1f} s)")
 
     def evaluate(kind: str, splits, regress: bool) -> OutOfFold:
         return out_of_fold(data, splits, kind, regress=regress, n_estimators=s.n_estimators,
