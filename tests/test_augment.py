@@ -241,6 +241,27 @@ def test_kill_9_during_augment_then_rerun_equals_a_clean_run(gold_library, tmp_p
     assert [p for p in data.rglob("*") if p.name.startswith(".~clarity.")] == []
 
 
+def test_a_rerun_after_any_killed_state_gives_every_missing_child_its_clean_name(
+        gold_library, tmp_path):
+    """The states a kill can leave, made on purpose (the kill test above hits one at random):
+    a child whose record was written but not its file, numbered below a child never started
+    (neither record nor file). Found by that test: the re-run gave the new child the number
+    of the record-only child, and refused its own clip."""
+    clean = _clone(gold_library, tmp_path / "clean")
+    augment(clean, AugmentSettings(per_gold=8, seed=2), jobs=1, progress=False)
+    killed = _clone(gold_library, tmp_path / "killed")
+    augment(killed, AugmentSettings(per_gold=8, seed=2), jobs=1, progress=False)
+    folder = killed.raw / "flawed" / "drums"
+    harsh = sorted(folder.glob("kick_flawed_harsh_*.wav"))
+    assert len(harsh) >= 2
+    record_only, never_started = harsh[0], harsh[-1]
+    never_started.unlink()
+    killed.record_path("flawed", "drums", never_started.name).unlink()
+    record_only.unlink()
+    assert augment(killed, AugmentSettings(per_gold=8, seed=2), jobs=1, progress=False).ok
+    assert _flawed(killed) == _flawed(clean)
+
+
 def test_run_augment_runs_it_between_dataset_and_normalize(gold_library, tmp_path, capsys):
     layout = _clone(gold_library, tmp_path / "d")
     assert main(["run", "--augment", "2", "--data-dir", str(layout.root), "--jobs", "2"]) == 0
