@@ -1,10 +1,8 @@
 """Feature extraction throughput per core: seed-style vs ours vs the floor, same clips.
 
-* seed-style: what the seed's script does per clip: ``librosa.load`` (resample to 44.1 kHz),
-  then each librosa feature called on ``y`` (so the STFT is recomputed per feature), and
-  pyloudnorm for integrated loudness and LRA;
+* seed-style: the seed's feature extractor per clip (``baselines.seed_style_features``);
 * ours: ``audio.read`` + ``fingerprint(..., schema)`` for the seed and the extended schema;
-* floor: ``audio.read`` + downmix/resample + one STFT.
+* floor: ``audio.read`` + downmix/resample + one STFT (``baselines.floor``).
 
 Clips: the first N of ``data/processed`` if it exists, else N rendered with ``clarity synth``
 and normalized into a temporary folder. Serial (one core), interleaved rounds, median.
@@ -21,29 +19,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+
+from baselines import floor, seed_style_features
 
 from ngn_clarity import audio
-from ngn_clarity.features.extract import N_FFT, HOP, analysis_signal, fingerprint
+from ngn_clarity.features.extract import fingerprint
 from ngn_clarity.layout import Layout
-
-
-def seed_style(path: str) -> None:
-    import librosa
-    import pyloudnorm as pyln
-    import soundfile as sf
-
-    y, sr = librosa.load(path, sr=44100, mono=True)
-    librosa.feature.spectral_centroid(y=y, sr=sr)
-    librosa.feature.spectral_flatness(y=y)
-    librosa.feature.mfcc(y=y, sr=sr, n_mfcc=13)
-    librosa.feature.rms(y=y)
-    librosa.feature.zero_crossing_rate(y)
-    librosa.onset.onset_strength(y=y, sr=sr)
-    data, rate = sf.read(path)
-    meter = pyln.Meter(rate)
-    meter.integrated_loudness(data)
-    meter.loudness_range(data)
 
 
 def ours(schema: str):
@@ -52,11 +33,33 @@ def ours(schema: str):
     return run
 
 
-def floor(path: str) -> None:
-    import librosa
+#: The shared analysis, in the order the families first need it (each is cached once made).
+STAGES = ("y", "mag", "rms", "active", "mel_db", "mfcc", "onset_envelope", "ltas",
+          "third_octave_db", "fine_env_db", "onsets_s", "loudness", "momentary_lufs")
 
-    y = analysis_signal(*audio.read(path))
-    np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP, center=True, pad_mode="constant"))
+
+def stage_costs(paths: list[str]) -> dict[str, float]:
+    """Seconds per stage over ``paths``: the decode, each shared analysis product, then each
+    feature family of the extended schema on the products already made."""
+    from ngn_clarity.features.analysis import Analysis
+    from ngn_clarity.features.extract import _families
+    from ngn_clarity.features.families import FAMILIES
+
+    cost: dict[str, float] = {}
+
+    def timed(name: str, fn, *args) -> object:
+        t0 = time.perf_counter()
+        out = fn(*args)
+        cost[name] = cost.get(name, 0.0) + time.perf_counter() - t0
+        return out
+
+    for p in paths:
+        a = timed("read", lambda path: Analysis(*audio.read(path)), p)
+        for stage in STAGES:
+            timed(stage, getattr, a, stage)
+        for fam in _families("extended"):
+            timed(f"family {fam}", FAMILIES[fam], a)
+    return cost
 
 
 def clips(n: int, tmp: Path) -> list[str]:
@@ -82,7 +85,7 @@ def main() -> None:
     try:
         paths = clips(args.clips, tmp)
         seconds = sum(audio.info(p).duration_s for p in paths)
-        contenders = {"seed-style": seed_style, "ours (seed)": ours("seed"),
+        contenders = {"seed-style": seed_style_features, "ours (seed)": ours("seed"),
                       "ours (extended)": ours("extended"), "floor": floor}
         for fn in contenders.values():  # warm-up: imports, numba cache, mel filters
             fn(paths[0])
@@ -93,6 +96,7 @@ def main() -> None:
                 for p in paths:
                     fn(p)
                 times[name].append(time.perf_counter() - t0)
+        cost = stage_costs(paths)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     med = {k: statistics.median(v) for k, v in times.items()}
@@ -103,6 +107,11 @@ def main() -> None:
         print(f"{name:<17} {1000 * t / len(paths):8.1f} {len(paths) / t:8.1f} "
               f"{med['seed-style'] / t:19.2f} {t / med['floor']:13.2f}")
     print("goals: ours >= 4x seed-style speed; ours within 1.6x of the floor's time")
+    total = sum(cost.values())
+    print(f"\nwhere the extended fingerprint's time goes "
+          f"({1000 * total / len(paths):.1f} ms/clip):")
+    for name, t in sorted(cost.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:<28} {1000 * t / len(paths):7.2f} ms/clip {100 * t / total:5.1f} %")
 
 
 if __name__ == "__main__":

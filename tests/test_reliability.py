@@ -195,6 +195,21 @@ def test_a_failed_or_killed_train_leaves_the_previous_model_whole(own_audio, mon
 
 # --- 5. DC and infrasound are refused; a DC offset is a warning ------------------------------
 
+@pytest.mark.parametrize("sr", [44100, 48000])
+def test_audible_fraction_known_answers(sr):
+    """Energy shares of known mixtures: a tone under 20 Hz and one above, DC and a tone."""
+    from ngn_clarity.dataset.validate import audible_fraction
+
+    t = np.arange(sr * 3) / sr
+    low, high = np.sin(2 * np.pi * 6 * t), np.sin(2 * np.pi * 440 * t)
+    assert audible_fraction(high[:, None], sr) == pytest.approx(1.0, abs=1e-3)
+    assert audible_fraction(low[:, None], sr) == pytest.approx(0.0, abs=1e-3)
+    assert audible_fraction((low + high)[:, None], sr) == pytest.approx(0.5, abs=2e-3)
+    # DC 0.3 (power 0.09) under a 0.6 sine (power 0.18): 2/3 audible
+    assert audible_fraction((0.3 + 0.6 * high)[:, None], sr) == pytest.approx(2 / 3, abs=2e-3)
+    assert audible_fraction(np.zeros((sr, 1)), sr) == 0.0
+
+
 def test_dc_only_clip_is_refused_and_an_offset_warned(tmp_path):
     from ngn_clarity.dataset.validate import audio_checks
 

@@ -222,15 +222,16 @@ _FORMATS = {".wav": "WAV", ".flac": "FLAC", ".aif": "AIFF", ".aiff": "AIFF", ".o
 
 
 def write(path: str | os.PathLike, samples: np.ndarray, sample_rate: int,
-          subtype: str = "FLOAT") -> Path:
-    """Write ``(frames, channels)`` or ``(frames,)`` samples atomically as WAV (or by suffix).
+          subtype: str = "FLOAT", *, durable: bool = True) -> Path:
+    """Write ``(frames, channels)`` or ``(frames,)`` samples atomically as WAV (or by suffix);
+    ``durable`` as in :func:`~ngn_clarity.fsutil.atomic_path`.
 
     A failed write raises :class:`~ngn_clarity.errors.OutputError` naming ``path``
     (``DiskFullError`` when the device is full; libsndfile only says "System error").
     """
     path = Path(path)
     fmt = _FORMATS.get(path.suffix.lower(), "WAV")
-    with atomic_path(path) as tmp:
+    with atomic_path(path, durable=durable) as tmp:
         try:
             sf.write(str(tmp), samples, int(sample_rate), subtype=subtype, format=fmt)
         except (sf.SoundFileError, RuntimeError) as e:

@@ -35,4 +35,5 @@ class Cache:
             return None
 
     def put(self, k: str, value: Any) -> None:
-        atomic_write_json(self._path(k), value)
+        # not fsynced: an entry a crash truncates reads as a miss (see get)
+        atomic_write_json(self._path(k), value, durable=False)

@@ -159,12 +159,19 @@ def make_dirs(folder: str | os.PathLike) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_path(dest: str | os.PathLike, mode: int | None = None) -> Iterator[Path]:
+def atomic_path(dest: str | os.PathLike, mode: int | None = None, *,
+                durable: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``dest``; on success it is renamed over ``dest``.
 
     The file gets ``mode`` (default :data:`FILE_MODE`). On any exception the temporary
     file is removed and ``dest`` is left as it was; an ``OSError`` is raised again as
     :class:`OutputError` naming ``dest``.
+
+    ``durable`` (default) also flushes the file and its folder to the disk (fsync), so the
+    result survives a power cut, not only a killed process. Derived files that are checked
+    before use (cache entries, processed clips vouched for by their state's size and mtime)
+    pass False: a crash can at worst leave one that fails its check and is made again, and
+    the two fsyncs cost more than fingerprinting the clip (about 1.5 ms a file here).
     """
     dest = Path(dest)
     make_dirs(dest.parent)
@@ -178,15 +185,17 @@ def atomic_path(dest: str | os.PathLike, mode: int | None = None) -> Iterator[Pa
             raise output_error(e, dest) from None
         try:
             os.chmod(tmp, FILE_MODE if mode is None else mode)
-            with open(tmp, "rb+") as f:
-                os.fsync(f.fileno())
+            if durable:
+                with open(tmp, "rb+") as f:
+                    os.fsync(f.fileno())
         except OSError as e:
             raise output_error(e, dest) from None
         try:
             os.replace(tmp, dest)
         except OSError as e:
             raise output_error(e, dest, "replacing") from None
-        _fsync_dir(dest.parent)
+        if durable:
+            _fsync_dir(dest.parent)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -217,24 +226,26 @@ def remove_stale_parts(*folders: str | os.PathLike) -> int:
     return removed
 
 
-def atomic_write(dest: str | os.PathLike, writer: Callable[[Path], Any]) -> Path:
+def atomic_write(dest: str | os.PathLike, writer: Callable[[Path], Any], *,
+                 durable: bool = True) -> Path:
     """Call ``writer(tmp_path)`` and atomically move the result to ``dest``."""
-    with atomic_path(dest) as tmp:
+    with atomic_path(dest, durable=durable) as tmp:
         writer(tmp)
     return Path(dest)
 
 
-def atomic_write_text(dest: str | os.PathLike, text: str) -> Path:
-    return atomic_write(dest, lambda p: p.write_text(text, encoding="utf-8"))
+def atomic_write_text(dest: str | os.PathLike, text: str, *, durable: bool = True) -> Path:
+    return atomic_write(dest, lambda p: p.write_text(text, encoding="utf-8"), durable=durable)
 
 
 def atomic_write_bytes(dest: str | os.PathLike, data: bytes) -> Path:
     return atomic_write(dest, lambda p: p.write_bytes(data))
 
 
-def atomic_write_json(dest: str | os.PathLike, data: Any, indent: int | None = 2) -> Path:
+def atomic_write_json(dest: str | os.PathLike, data: Any, indent: int | None = 2, *,
+                      durable: bool = True) -> Path:
     text = json.dumps(data, indent=indent, ensure_ascii=False, allow_nan=False) + "\n"
-    return atomic_write_text(dest, text)
+    return atomic_write_text(dest, text, durable=durable)
 
 
 def copy_no_clobber(src: str | os.PathLike, dest: str | os.PathLike,

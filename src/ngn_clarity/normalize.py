@@ -142,10 +142,14 @@ def normalized_state(state: dict[str, Any], result: Normalized, sample_rate: int
 
 def write_output(dest: str | Path, state_path: str | Path, state: dict[str, Any],
                  out: np.ndarray, sample_rate: int, subtype: str) -> dict[str, Any]:
-    """Write the normalized audio, then the state that vouches for it (in that order)."""
-    audio.write(dest, out, sample_rate, subtype=subtype)
+    """Write the normalized audio, then the state that vouches for it (in that order).
+
+    Neither is fsynced: both are derived, and the state holds only while the output's size
+    and mtime match what it recorded (:func:`state_holds`), so a crash leaves at worst a
+    clip that is normalized again."""
+    audio.write(dest, out, sample_rate, subtype=subtype, durable=False)
     state = {**state, "output_identity": list(identity(os.stat(dest)))}
-    atomic_write_json(state_path, state)
+    atomic_write_json(state_path, state, durable=False)
     return state
 
 
