@@ -19,7 +19,9 @@ through ``predict`` (the ONNX path):
 * **real**: the augmented train half only;
 * **both**: the two together.
 
-Prints flaw accuracy (26 classes with none), gold-vs-flawed accuracy, per-instrument
+Prints flaw accuracy (26 classes with none), gold-vs-flawed accuracy (plain, and balanced:
+the mean of gold recall and flawed clips called flawed, since 5 in 6 test clips are flawed),
+per-instrument
 results and the EQ-correction error on EQ-flawed clips, and writes them to
 ``<work>/real_audio_results.json``. Skips cleanly (exit 0, one line) without network
 access to the registries or without sox.
@@ -159,6 +161,9 @@ def evaluate(data: Path, tests: list[dict]) -> dict:
            "gold_recall": round(float(np.mean(p[y == "none"] == "none")), 3),
            "flawed_called_flawed": round(float(np.mean(p[y != "none"] != "none")), 3),
            "by_instrument": {}, "recall": {}}
+    # the test half is 5/6 flawed: "always flawed" scores 0.83 plain, 0.50 balanced
+    out["balanced_gold_vs_flawed"] = round((out["gold_recall"] + out["flawed_called_flawed"])
+                                           / 2, 3)
     for inst in taxonomy.INSTRUMENTS:
         m = np.array([r["instrument"] == inst for r in ok])
         if m.any():
@@ -247,11 +252,13 @@ def main(argv: list[str] | None = None) -> int:
         results[name]["own_cv_accuracy"] = metrics["cv"]["accuracy_mean"]
     print("\n".join(log))
     print(f"\n{'trained on':<11} {'clips':>6} {'own CV':>7} {'flaw acc':>9} "
-          f"{'gold vs flawed':>15} {'gold recall':>12} {'EQ MAE dB':>10}")
+          f"{'gold vs flawed':>15} {'balanced':>9} {'gold recall':>12} {'flawed found':>13} "
+          f"{'EQ MAE dB':>10}")
     for name, r in results.items():
         print(f"{name:<11} {r['trained_on_clips']:>6} {r['own_cv_accuracy']:>7.3f} "
               f"{r['flaw_accuracy']:>9.3f} {r['gold_vs_flawed_accuracy']:>15.3f} "
-              f"{r['gold_recall']:>12.3f} {r['eq_mae_db_on_eq_flawed'] or 0:>10.2f}")
+              f"{r['balanced_gold_vs_flawed']:>9.3f} {r['gold_recall']:>12.3f} "
+              f"{r['flawed_called_flawed']:>13.3f} {r['eq_mae_db_on_eq_flawed'] or 0:>10.2f}")
     for name, r in results.items():
         print(f"\n{name}: by instrument " + ", ".join(
             f"{i} {v['flaw_accuracy']:.2f}/{v['gold_vs_flawed']:.2f} ({v['clips']})"

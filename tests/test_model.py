@@ -99,7 +99,8 @@ def test_onnx_matches_the_models(trained):
     np.testing.assert_array_equal(labels, np.array(model.classes)[want.argmax(1)])
     np.testing.assert_allclose(proba, want, atol=1e-4)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
-    np.testing.assert_allclose(onnx.corrections(x), reg.predict(x), atol=1e-4, rtol=1e-5)
+    # the trees run in double inside the graph: only the final cast to float32 differs
+    np.testing.assert_allclose(onnx.corrections(x), reg.predict(x), atol=1e-5, rtol=0)
     assert onnx.corrections(x).shape == (len(x), len(CORRECTION_FIELDS))
 
 

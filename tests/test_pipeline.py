@@ -103,6 +103,22 @@ def test_local_pool_and_dask_cluster_give_the_same_tables(rendered, tmp_path):
     assert _tables(clustered) == _tables(serial)
 
 
+@pytest.mark.parametrize("schema", ["seed", "extended"])
+def test_one_pass_per_clip_gives_the_tables_of_the_separate_steps(rendered, tmp_path, schema):
+    """run decodes each clip once and fingerprints the normalized samples in memory; the
+    standalone steps write processed/ and read it back: the tables must be the same bytes."""
+    one = _copy(rendered, tmp_path / "one")
+    assert run(one, RunSettings(jobs=2, schema=schema), progress=False).ok
+    two = _copy(rendered, tmp_path / "two")
+    common = ["--data-dir", str(two.root), "--jobs", "2", "-q"]
+    assert main(["dataset", "--init", "--manifest", "--validate", *common]) == 0
+    assert main(["normalize", "--normalize", *common]) == 0
+    assert main(["features", "--extract", "--schema", schema, *common]) == 0
+    assert _tables(two) == _tables(one)
+    assert (two.features / "features.parquet").read_bytes() == \
+        (one.features / "features.parquet").read_bytes()
+
+
 def test_kill_9_mid_run_then_rerun_gives_the_clean_tables(rendered, tmp_path):
     clean = _copy(rendered, tmp_path / "clean")
     assert run(clean, RunSettings(jobs=1), progress=False).ok

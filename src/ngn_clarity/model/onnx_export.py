@@ -15,8 +15,8 @@ LightGBM models go through onnxmltools' converter, scikit-learn ones through skl
 LightGBM split threshold is written as the largest float32 not above it, so a float32
 input exactly on a threshold goes the same way in ONNX Runtime as in LightGBM (rounding to
 nearest can flip it). Each export is checked against the fitted models on the training
-rows: labels equal, probabilities within 1e-4, corrections within 1e-4 + 1e-5 |value|
-(float32 sums over hundreds of trees); the result is in the card.
+rows: labels equal, probabilities and corrections within 1e-4 (the regressor's trees run in
+double precision inside the graph, see :func:`regressor_onnx`); the result is in the card.
 """
 
 from __future__ import annotations
@@ -142,12 +142,31 @@ def classifier_onnx(classifier, n_inputs: int, temperature: float) -> bytes:
 
 
 def regressor_onnx(regressor, n_inputs: int) -> bytes:
+    """The regressor as ONNX: float32 ``input`` [N, n_inputs] -> float32 ``variable``
+    [N, 12], with the trees evaluated in double precision inside (Cast, tree ensemble,
+    Cast). In float32 the sum over 300 trees of corrections up to 24 dB drifts by up to
+    2e-4 dB from scikit-learn (measured on 1000 clips; thresholds were not the cause); in
+    double it stays within 3e-6, at the same single-row latency (0.03 ms)."""
+    from onnx import TensorProto, helper
     from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import FloatTensorType
+    from skl2onnx.common.data_types import DoubleTensorType
 
-    onx = convert_sklearn(regressor, initial_types=[(INPUT, FloatTensorType([None, n_inputs]))],
-                          final_types=[("variable", FloatTensorType([None, regressor.n_outputs_]))],
+    n_out = regressor.n_outputs_
+    onx = convert_sklearn(regressor,
+                          initial_types=[("input_double", DoubleTensorType([None, n_inputs]))],
                           target_opset=TARGET_OPSET)
+    g = onx.graph
+    (out,) = [o.name for o in g.output]
+    for node in g.node:  # the converter's own output name may be "variable": rename it
+        node.output[:] = [f"{o}_double" if o == out else o for o in node.output]
+    g.node.insert(0, helper.make_node("Cast", [INPUT], ["input_double"],
+                                      to=TensorProto.DOUBLE))
+    g.node.append(helper.make_node("Cast", [f"{out}_double"], ["variable"],
+                                   to=TensorProto.FLOAT))
+    del g.input[:], g.output[:]
+    g.input.append(helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, [None, n_inputs]))
+    g.output.append(helper.make_tensor_value_info("variable", TensorProto.FLOAT,
+                                                  [None, n_out]))
     return onx.SerializeToString()
 
 
@@ -172,9 +191,8 @@ def parity(trained, clf_bytes: bytes, reg_bytes: bytes | None, x: np.ndarray) ->
         got = _session(reg_bytes).run(None, {INPUT: x})[0]
         out["corrections_max_abs_diff"] = float(np.max(np.abs(got - trained.regressor.predict(x))))
     ok = out["label_mismatches"] == 0 and out["probabilities_max_abs_diff"] <= PARITY_TOLERANCE
-    if reg_bytes is not None:  # float32 sums over hundreds of trees: relative 1e-5 too
-        ok &= bool(np.all(np.abs(got - trained.regressor.predict(x))
-                          <= PARITY_TOLERANCE + 1e-5 * np.abs(trained.regressor.predict(x))))
+    if reg_bytes is not None:
+        ok &= out["corrections_max_abs_diff"] <= PARITY_TOLERANCE
     if not ok:
         raise ModelError(f"the ONNX export does not match the trained models: {out}")
     return out

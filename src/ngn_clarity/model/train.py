@@ -257,7 +257,11 @@ def _publish(layout: Layout, trained: Trained, table, data: Data, calibrated: np
         atomic_write_json(out / "model_card.json", card)  # last: the set is complete
 
     publish_version(layout.models, layout.model_versions, fill)
-    say(f"ONNX parity: {card['onnx_parity']}")
+    par = card["onnx_parity"]
+    say(f"ONNX parity on {par['rows']} clips: {par['label_mismatches']} label mismatches, "
+        f"probabilities within {par['probabilities_max_abs_diff']:.1e}"
+        + (f", corrections within {par['corrections_max_abs_diff']:.1e}"
+           if "corrections_max_abs_diff" in par else ""))
 
 
 def _predictions_csv(dest: Path, table, data: Data, proba: np.ndarray, oof: OutOfFold) -> None:
