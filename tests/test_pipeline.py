@@ -52,8 +52,13 @@ def test_run_end_to_end_then_only_what_changed(rendered, tmp_path):
     assert "features.csv" in text
 
     lines: list[str] = []
+    before = _tables(layout)
+    stamps = {p.name: p.stat().st_mtime_ns for p in layout.features.glob("*.*")
+              if p.name != "normalization_log.json"}
     again = run(layout, RunSettings(jobs=1), progress=False, say=lines.append)
-    assert again.ok and _tables(layout) == _tables(layout)
+    assert again.ok and _tables(layout) == before and again.summary == s
+    assert {p.name: p.stat().st_mtime_ns for p in layout.features.glob("*.*")
+            if p.name != "normalization_log.json"} == stamps  # nothing rewritten
     assert lines[0].endswith("0 refused before any work, 0 file(s) hashed")
     assert lines[1] == "clips: 0 file(s) decoded in 0 task(s)"  # nothing to do at all
     assert lines[2].startswith("normalize: 0 normalized, 20 up to date")
@@ -183,3 +188,18 @@ def test_a_rerun_removes_only_its_own_stale_temporary_files(rendered, tmp_path):
         assert p.read_text() == "keep me"  # never a name this package makes
         assert f"ignored {p}: hidden file" in notes  # reported, skipped, left alone
     assert result.ok  # a hidden non-audio file is not a clip that was left out
+
+
+def test_the_summary_is_not_ready_when_a_table_is_not_the_one_its_metadata_vouches_for(
+        rendered, tmp_path):
+    from ngn_clarity.pipeline import build_summary
+
+    layout = _copy(rendered, tmp_path / "data")
+    assert run(layout, RunSettings(jobs=1), progress=False).summary["ready"]
+    with open(layout.features / "features.csv", "a") as f:
+        f.write("x\n")
+    s = build_summary(layout, RunSettings(), [])
+    assert not s["ready"] and s["total"] == 0
+    assert "features.csv is not the table its metadata describes" in s["not_ready_because"][0]
+    s = build_summary(layout, RunSettings(schema="extended"), [])
+    assert not s["ready"]

@@ -33,7 +33,6 @@ from . import audio, settings, taxonomy
 from .catalog import Entry, scan
 from .errors import SettingsError
 from .executor import run_tasks
-from .flaws import make_flawed
 from .layout import Layout
 from .outcome import StepReport, progress_bar
 from .records import ClipRecord, commit_clip, iter_records
@@ -89,6 +88,8 @@ def _child_seed(seed: int, gold_sha256: str, k: int) -> tuple[int, ...]:
 
 def _make_children(job: GoldJob) -> list[dict[str, Any]]:
     """Worker: read the gold clip once, make and commit each child."""
+    from .flaws import make_flawed  # pedalboard and scipy.signal: only where clips are made
+
     layout = Layout(Path(job.root))
     try:
         samples, sr = audio.read_usable(job.gold)

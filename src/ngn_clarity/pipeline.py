@@ -31,7 +31,8 @@ from .catalog import scan
 from .executor import default_jobs
 from .features import schema as schema_mod
 from .features.analyze import analyze
-from .features.tables import FEATURES_PARQUET, TABLES, METADATA_JSON, tables_from
+from .errors import DataDirError
+from .features.tables import METADATA_JSON, TABLES, check_tables, tables_from
 from .layout import Layout
 from .normalize import NormalizeSettings, write_log
 from .outcome import Skipped, StepReport
@@ -174,27 +175,28 @@ def _warnings(plan) -> list[Skipped]:
 
 
 def build_summary(layout: Layout, cfg: RunSettings, left_out: list) -> dict[str, Any]:
-    """The numbers of the seed's "Expected Output", read from the written tables."""
-    import numpy as np
-    import pandas as pd
-
+    """The numbers of the seed's "Expected Output", from the tables' metadata once every
+    table is checked to be the one it vouches for (its SHA-256)."""
     out: dict[str, Any] = {"gold": 0, "flawed": 0, "total": 0, "total_floats": 0,
                            "per_instrument": {}, "gold_per_instrument": {}, "valid": 0,
                            "nan": 0, "inf": 0, "ready": False, "not_ready_because": [],
                            "left_out": len(left_out), "files": {}, "schema": cfg.schema}
-    path = layout.features / FEATURES_PARQUET
-    if path.is_file():
-        df = pd.read_parquet(path, columns=list(schema_mod.csv_header(cfg.schema)))
-        values = df.iloc[:, 3:].to_numpy(dtype=float)
-        finite = np.isfinite(values).all(axis=1)
-        gold = df[df["subset"] == "gold"]
-        out.update(gold=len(gold), flawed=int((df["subset"] == "flawed").sum()),
-                   total=len(df), total_floats=int(values.size), valid=int(finite.sum()),
-                   nan=int(np.isnan(values).sum()), inf=int(np.isinf(values).sum()),
-                   per_instrument={k: int(v) for k, v in df.groupby("instrument").size().items()},
-                   gold_per_instrument={k: int(v) for k, v in
-                                        gold.groupby("instrument").size().items()})
     why = out["not_ready_because"]
+    if (layout.features / METADATA_JSON).is_file():
+        try:
+            meta = check_tables(layout)
+            c = meta["counts"]
+            if meta.get("schema") != cfg.schema:
+                why.append(f"the tables hold the {meta.get('schema')} schema")
+            out.update(gold=c["gold"], flawed=c["flawed"], total=c["rows"],
+                       total_floats=c["total_floats"], valid=c["valid"], nan=c["nan"],
+                       inf=c["inf"], per_instrument=c["per_instrument"],
+                       gold_per_instrument=c["gold_per_instrument"])
+        except DataDirError as e:
+            why.append(e.reason)
+        except (KeyError, TypeError):
+            why.append(f"{layout.features / METADATA_JSON} is from an older version: run "
+                       f"`clarity run --force`")
     if not out["total"]:
         why.append("no clip has a fingerprint")
     if out["valid"] < out["total"]:

@@ -71,25 +71,32 @@ def analyze(layout: Layout, force: bool = False) -> dict[str, Any]:
     Skipped (the previous summary is returned) when the tables are byte for byte the ones
     the existing analysis was made from, unless ``force``.
     """
+    with layout.lock():
+        return _analyze(layout, force)
+
+
+def _up_to_date(out: Path, digest: str) -> dict[str, Any] | None:
+    try:
+        previous = json.loads((out / "summary.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if previous.get("inputs_sha256") == digest and all(
+            (out / p).is_file() for p in previous.get("plots", [])):
+        return {**previous, "up_to_date": True}
+    return None
+
+
+def _analyze(layout: Layout, force: bool) -> dict[str, Any]:
+    from .tables import check_tables
+
+    out = layout.analysis
+    check_tables(layout)  # whole and unchanged, or DataDirError saying what to run
+    digest = _inputs_digest(layout)
+    if not force and (previous := _up_to_date(out, digest)):
+        return previous  # (without reading the tables or importing pandas)
     import pandas as pd
 
-    with layout.lock():
-        return _analyze(layout, force, pd)
-
-
-def _analyze(layout: Layout, force: bool, pd) -> dict[str, Any]:
     df = _frame(layout)
-    out = layout.analysis
-    digest = _inputs_digest(layout)
-    if not force:
-        try:
-            previous = json.loads((out / "summary.json").read_text())
-            if previous.get("inputs_sha256") == digest and all(
-                    (out / p).is_file() for p in previous.get("plots", [])):
-                previous["up_to_date"] = True
-                return previous
-        except (OSError, ValueError):
-            pass
     out.mkdir(parents=True, exist_ok=True)
     cols = [c for c in df.columns[3:3 + 64]]
     schema = "seed" if cols[-1] == "reserved_41" else "extended"

@@ -93,7 +93,8 @@ class ExtractResult:
     cached: int = 0
     """Clips whose fingerprint came from the cache."""
     table: Any = None
-    """The joined features + labels DataFrame."""
+    """The joined features + labels DataFrame (None when ``write`` found the tables on disk
+    already holding exactly these rows: nothing was built)."""
     written: bool = False
     """False when the tables on disk were already exactly these."""
 
@@ -149,39 +150,47 @@ def spectra_frame(rows: list[tuple[Entry, list[float]]], labels):
                                                         kind="stable").reset_index(drop=True)
 
 
-def content_digest(schema: str, frames_: list, failures: list[dict[str, str]]) -> str:
-    """SHA-256 of what the tables say: every row of every table, what was left out, and
-    the schema's version."""
-    import hashlib
+def _key(e: Entry) -> tuple[str, str, str]:
+    return (e.clip.subset, e.clip.instrument, e.clip.rel)  # the tables' row order
 
-    import pandas as pd
+
+def content_digest(schema: str, rows: list[tuple[Entry, list[float], int]],
+                   spectra: list[tuple[Entry, list[float]]],
+                   failures: list[dict[str, str]]) -> str:
+    """SHA-256 of what the tables say: every row's key, labels, fingerprint and spectrum,
+    what was left out, and the schema's version. Plain Python and numpy, so a re-run that
+    changed nothing can tell without building a DataFrame (or importing pandas)."""
+    import hashlib
 
     h = hashlib.sha256(json.dumps([schema, schema_mod.SCHEMA_VERSIONS[schema], failures],
                                   sort_keys=True).encode())
-    for df in frames_:
-        h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
-        h.update(",".join(df.columns).encode())
+    for e, vec, _ in sorted(rows, key=lambda r: _key(r[0])):
+        h.update(json.dumps([*_key(e), labels_for(e)], sort_keys=True, default=str).encode())
+        h.update(np.asarray(vec, dtype=np.float64).tobytes())
+    for e, spectrum in sorted(spectra, key=lambda r: _key(r[0])):
+        h.update(json.dumps(_key(e)).encode())
+        h.update(np.asarray(spectrum or [], dtype=np.float64).tobytes())
     return h.hexdigest()
 
 
-def write_tables(layout: Layout, schema: str, features, labels, joined, spectra,
-                 counts: dict[str, Any], failures: list[dict[str, str]]) -> bool:
-    """Write the four tables, then the metadata that vouches for them (see module doc).
-
-    Nothing is written (returns False) when the tables on disk already say exactly this.
-    """
-    out = layout.features
-    digest = content_digest(schema, [joined, spectra], failures)
+def _holds(layout: Layout, digest: str) -> bool:
+    """True if the tables on disk are whole and say exactly ``digest``."""
     try:
-        if check_tables(layout).get("content_sha256") == digest:
-            return False
+        return check_tables(layout).get("content_sha256") == digest
     except DataDirError:
-        pass
+        return False
+
+
+def write_tables(layout: Layout, schema: str, features, labels, joined, spectra,
+                 counts: dict[str, Any], failures: list[dict[str, str]], digest: str) -> None:
+    """Write the five tables, then the metadata that vouches for them (see module doc)."""
+    out = layout.features
     for name, df, kind in ((FEATURES_CSV, features, "csv"), (FEATURES_PKL, features, "pkl"),
                            (LABELS_CSV, labels, "csv"), (FEATURES_PARQUET, joined, "parquet"),
                            (SPECTRA_PARQUET, spectra, "parquet")):
         _write_frame(df, out / name, kind)
     values = features.iloc[:, 3:].to_numpy()
+    gold = features[features["subset"] == "gold"]
     meta = schema_mod.metadata(schema)
     meta.update({
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -189,11 +198,16 @@ def write_tables(layout: Layout, schema: str, features, labels, joined, spectra,
         "source_audio": "processed/ (loudness-normalized copies of raw/)",
         "packages": _package_versions(),
         "counts": {"rows": len(features), **counts,
-                   "gold": int((features["subset"] == "gold").sum()),
+                   "gold": len(gold),
                    "flawed": int((features["subset"] == "flawed").sum()),
                    "total_floats": int(values.size),
+                   "valid": int(np.isfinite(values).all(axis=1).sum()),
                    "nan": int(np.isnan(values).sum()), "inf": int(np.isinf(values).sum()),
-                   "left_out": len(failures)},
+                   "left_out": len(failures),
+                   "per_instrument": {k: int(v) for k, v in
+                                      features.groupby("instrument").size().items()},
+                   "gold_per_instrument": {k: int(v) for k, v in
+                                           gold.groupby("instrument").size().items()}},
         "failures": failures,
         "files": {"features_csv": FEATURES_CSV, "features_pkl": FEATURES_PKL,
                   "labels_csv": LABELS_CSV, "features_parquet": FEATURES_PARQUET},
@@ -201,7 +215,6 @@ def write_tables(layout: Layout, schema: str, features, labels, joined, spectra,
         "content_sha256": digest,
     })
     atomic_write_json(out / METADATA_JSON, meta)
-    return True
 
 
 def tables_from(done, schema: str, write: bool = True) -> ExtractResult:
@@ -214,14 +227,21 @@ def tables_from(done, schema: str, write: bool = True) -> ExtractResult:
     rows = done.usable()
     result.computed, result.cached = done.computed, len(rows) - done.computed
     result.replaced = sum(r for _, _, r in rows)
-    features, labels, joined = frames(schema, rows)
-    result.table, result.rows = joined, len(features)
+    result.rows = len(rows)
     if write:
-        spectra = spectra_frame(done.spectra(), labels)
-        result.written = write_tables(
-            done.plan.layout, schema, features, labels, joined, spectra,
-            {"computed": result.computed, "cached": result.cached,
-             "non_finite_replaced_by_guard": result.replaced}, result.failures)
+        spectra = done.spectra()
+        digest = content_digest(schema, rows, spectra, result.failures)
+        if _holds(done.plan.layout, digest):
+            return result  # the tables on disk say exactly this: nothing to build
+    features, labels, joined = frames(schema, rows)
+    result.table = joined
+    if write:
+        write_tables(done.plan.layout, schema, features, labels, joined,
+                     spectra_frame(spectra, labels),
+                     {"computed": result.computed, "cached": result.cached,
+                      "non_finite_replaced_by_guard": result.replaced}, result.failures,
+                     digest)
+        result.written = True
     return result
 
 

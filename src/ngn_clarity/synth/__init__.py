@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
@@ -33,8 +33,17 @@ from ..outcome import StepReport
 from ..errors import RecordError
 from ..records import ClipRecord, read_record, write_record, zero_correction
 from ..records import CORRECTION_FIELDS
-from . import clips
-from .voices import default_soundfont
+
+if TYPE_CHECKING:
+    from . import clips
+
+
+def default_soundfont() -> Path | None:
+    """``TimGM6mb.sf2`` shipped inside the ``pretty_midi`` wheel, if installed."""
+    from .voices import default_soundfont as find  # the renderers load only when rendering
+
+    return find()
+
 
 __all__ = ["synthesize", "CORRECTION_FIELDS", "default_soundfont"]
 
@@ -55,6 +64,8 @@ class SynthSettings(Validated):
 
 
 def _describe(spec: clips.GoldSpec, soundfont: str | None) -> str:
+    from . import clips
+
     if spec.voice != "soundfont":
         return f"procedural:{spec.voice}"
     recipe = clips.RECIPES[spec.instrument][spec.recipe]
@@ -68,6 +79,8 @@ def _make_group(job: tuple[Any, list[Any], str | None, str, str, list[str]]) -> 
     Each clip is written with its record; a clip whose file and record match its spec is
     up to date, and a file that is in the way is reported, never overwritten.
     """
+    from . import clips
+
     gold, flawed, soundfont, root, gold_id, flawed_ids = job
     layout = Layout(Path(root))
     rows: list[dict] = []
@@ -125,6 +138,8 @@ def synthesize(layout: Layout, per_instrument: int = 100, flawed_per_instrument:
 def _synthesize(layout: Layout, per_instrument: int, flawed_per_instrument: int | None,
                 seed: int, soundfont: str | os.PathLike | None, jobs: int | None,
                 progress: bool) -> StepReport:
+    from . import clips
+
     rep = StepReport("synth")
     sf = Path(soundfont) if soundfont else default_soundfont()
     if soundfont and not Path(soundfont).is_file():
