@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,13 @@ def write_tone(path: Path, seconds: float = 1.0, sr: int = 44100, freq: float = 
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(str(path), tone(seconds, sr, freq, amp, channels), sr, subtype=subtype)
     return path
+
+
+def copy_raw(rendered: Path, dest: Path) -> Layout:
+    """A new data folder holding a copy of ``rendered``'s raw audio and its records."""
+    shutil.copytree(rendered / "raw", dest / "raw")
+    shutil.copytree(rendered / "records", dest / "records")
+    return Layout(dest)
 
 
 def digest(path: Path) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_tone
+from conftest import copy_raw, write_tone
 from ngn_clarity.cli import main
 from ngn_clarity.layout import Layout
 from ngn_clarity.pipeline import RunSettings, format_summary, run
@@ -30,18 +29,13 @@ def rendered(tmp_path_factory) -> Path:
     return root
 
 
-def _copy(rendered: Path, dest: Path) -> Layout:
-    shutil.copytree(rendered / "raw", dest / "raw")
-    shutil.copytree(rendered / "records", dest / "records")
-    return Layout(dest)
-
 
 def _tables(layout: Layout) -> dict[str, bytes]:
     return {n: (layout.features / n).read_bytes() for n in ("features.csv", "labels.csv")}
 
 
 def test_run_end_to_end_then_only_what_changed(rendered, tmp_path):
-    layout = _copy(rendered, tmp_path / "data")
+    layout = copy_raw(rendered, tmp_path / "data")
     first = run(layout, RunSettings(jobs=1), progress=False)
     assert first.ok
     s = first.summary
@@ -93,13 +87,13 @@ def test_run_end_to_end_then_only_what_changed(rendered, tmp_path):
 def test_local_pool_and_dask_cluster_give_the_same_tables(rendered, tmp_path):
     from distributed import LocalCluster
 
-    serial = _copy(rendered, tmp_path / "serial")
+    serial = copy_raw(rendered, tmp_path / "serial")
     assert run(serial, RunSettings(jobs=1), progress=False).ok
-    pooled = _copy(rendered, tmp_path / "pooled")
+    pooled = copy_raw(rendered, tmp_path / "pooled")
     assert run(pooled, RunSettings(jobs=2), progress=False).ok
     assert _tables(pooled) == _tables(serial)
 
-    clustered = _copy(rendered, tmp_path / "dask")
+    clustered = copy_raw(rendered, tmp_path / "dask")
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster:
         result = run(clustered, RunSettings(scheduler=cluster.scheduler_address),
@@ -112,9 +106,9 @@ def test_local_pool_and_dask_cluster_give_the_same_tables(rendered, tmp_path):
 def test_one_pass_per_clip_gives_the_tables_of_the_separate_steps(rendered, tmp_path, schema):
     """run decodes each clip once and fingerprints the normalized samples in memory; the
     standalone steps write processed/ and read it back: the tables must be the same bytes."""
-    one = _copy(rendered, tmp_path / "one")
+    one = copy_raw(rendered, tmp_path / "one")
     assert run(one, RunSettings(jobs=2, schema=schema), progress=False).ok
-    two = _copy(rendered, tmp_path / "two")
+    two = copy_raw(rendered, tmp_path / "two")
     common = ["--data-dir", str(two.root), "--jobs", "2", "-q"]
     assert main(["dataset", "--init", "--manifest", "--validate", *common]) == 0
     assert main(["normalize", "--normalize", *common]) == 0
@@ -125,11 +119,11 @@ def test_one_pass_per_clip_gives_the_tables_of_the_separate_steps(rendered, tmp_
 
 
 def test_kill_9_mid_run_then_rerun_gives_the_clean_tables(rendered, tmp_path):
-    clean = _copy(rendered, tmp_path / "clean")
+    clean = copy_raw(rendered, tmp_path / "clean")
     assert run(clean, RunSettings(jobs=1), progress=False).ok
 
     data = tmp_path / "killed"
-    killed = _copy(rendered, data)
+    killed = copy_raw(rendered, data)
     raw_before = {p: p.read_bytes() for p in killed.raw.rglob("*.wav")}
     cmd = [sys.executable, str(REPO / "run_pipeline.py"), "--data-dir", str(data), "-q",
            "--jobs", "2"]
@@ -168,7 +162,7 @@ def test_seed_run_pipeline_flags():
 
 
 def test_a_rerun_removes_only_its_own_stale_temporary_files(rendered, tmp_path):
-    layout = _copy(rendered, tmp_path / "data")
+    layout = copy_raw(rendered, tmp_path / "data")
     ours = [layout.cache / "features" / "ab" / ".~clarity.abc.json.k2j4x9q1.part",
             layout.processed / "gold" / "bass" / ".~clarity.bass_001.wav.a1b2c3d4.part",
             layout.raw / "gold" / "bass" / ".~clarity.bass_009.wav.zz99yy88.part",
@@ -194,7 +188,7 @@ def test_the_summary_is_not_ready_when_a_table_is_not_the_one_its_metadata_vouch
         rendered, tmp_path):
     from ngn_clarity.pipeline import build_summary
 
-    layout = _copy(rendered, tmp_path / "data")
+    layout = copy_raw(rendered, tmp_path / "data")
     assert run(layout, RunSettings(jobs=1), progress=False).summary["ready"]
     with open(layout.features / "features.csv", "a") as f:
         f.write("x\n")

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from conftest import digest, snapshot, tone, write_tone
+from conftest import copy_raw, digest, snapshot, tone, write_tone
 from ngn_clarity import audio, loudness
 from ngn_clarity.cli import main
 from ngn_clarity.errors import BusyError, DiskFullError, OutputError
@@ -43,11 +43,6 @@ def rendered(tmp_path_factory) -> Path:
     return root
 
 
-def _copy(rendered: Path, dest: Path) -> Layout:
-    shutil.copytree(rendered / "raw", dest / "raw")
-    shutil.copytree(rendered / "records", dest / "records")
-    return Layout(dest)
-
 
 def _measure(path: Path) -> float:
     return loudness.measure(*audio.read(path), true_peak=False).integrated_lufs
@@ -56,7 +51,7 @@ def _measure(path: Path) -> float:
 # --- 1. a killed run with a new target leaves nothing that counts as done ----------------
 
 def test_outputs_replaced_by_a_killed_run_are_redone_not_trusted(rendered, tmp_path):
-    layout = _copy(rendered, tmp_path / "data")
+    layout = copy_raw(rendered, tmp_path / "data")
     assert run(layout, RunSettings(jobs=1), progress=False).ok
     clean = pd.read_csv(layout.features / "features.csv")
     # What a run with --target-lufs -20 killed mid-way leaves: some outputs replaced by -20
@@ -121,7 +116,7 @@ def test_two_clips_that_would_share_an_output_are_refused_before_any_work(tmp_pa
 # --- 3. a clip that fails validation is in no table ----------------------------------------
 
 def test_refused_clips_are_in_no_table_and_ready_says_why(rendered, tmp_path, capsys):
-    layout = _copy(rendered, tmp_path / "data")
+    layout = copy_raw(rendered, tmp_path / "data")
     gold = layout.raw / "gold/drums" / sorted(os.listdir(layout.raw / "gold/drums"))[0]
     write_tone(layout.raw / "gold/bass/bass_050.wav", seconds=0.05, freq=80)  # too short
     shutil.copy(gold, layout.raw / "flawed/drums/x.wav")  # no flaw in its name
@@ -148,7 +143,7 @@ def test_refused_clips_are_in_no_table_and_ready_says_why(rendered, tmp_path, ca
 @pytest.fixture(scope="module")
 def own_audio(tmp_path_factory, rendered) -> Layout:
     """The rendered set plus flawed clips organized from downloads (no correction vector)."""
-    layout = _copy(rendered, tmp_path_factory.mktemp("own") / "data")
+    layout = copy_raw(rendered, tmp_path_factory.mktemp("own") / "data")
     for k, (name, freq) in enumerate((("Bass Flawed - Boomy", 70), ("Kick Flawed - Thin", 900),
                                       ("Piano Flawed - Dark", 200))):
         write_tone(layout.downloads / f"{name} ({k}).wav", seconds=2.0, freq=freq, amp=0.3)
@@ -307,7 +302,7 @@ def test_a_second_writer_is_told_who_holds_the_folder(tmp_path, capsys):
 
 def test_disk_full_gives_one_line_and_leaves_nothing_half_written(rendered, tmp_path,
                                                                   monkeypatch, capsys):
-    layout = _copy(rendered, tmp_path / "data")
+    layout = copy_raw(rendered, tmp_path / "data")
     real_write, calls = sf.write, []
 
     def fills_up(path, data, *a, **k):  # libsndfile reports ENOSPC as "System error"
@@ -336,7 +331,7 @@ def test_disk_full_gives_one_line_and_leaves_nothing_half_written(rendered, tmp_
 @pytest.mark.parametrize("name", ["features.csv", "normalization_log.json"])
 def test_an_output_that_cannot_be_replaced_is_named_in_one_line(rendered, tmp_path, name,
                                                                 monkeypatch, capsys):
-    layout = _copy(rendered, tmp_path / "data")
+    layout = copy_raw(rendered, tmp_path / "data")
     real_replace = os.replace
 
     def immutable(src, dst, *a, **k):  # what `chattr +i` does to a rename over the file

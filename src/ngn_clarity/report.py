@@ -28,7 +28,6 @@ import hashlib
 import html
 import io
 import json
-import math
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__, settings, taxonomy
+from .features.analyze import cohens_d
 from .fsutil import atomic_write_text
 from .layout import Layout
 
@@ -171,15 +171,6 @@ def _dataset(layout: Layout) -> str:
 
 
 # --- features --------------------------------------------------------------------------------
-
-def cohens_d(a: np.ndarray, b: np.ndarray) -> float:
-    """Standardized mean difference (pooled std, b - a); 0 when both groups are constant."""
-    if len(a) < 2 or len(b) < 2:
-        return 0.0
-    pooled = math.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1))
-                       / (len(a) + len(b) - 2))
-    return 0.0 if pooled == 0 else float((b.mean() - a.mean()) / pooled)
-
 
 def effect_sizes(df, names: list[str]) -> tuple[list[str], np.ndarray]:
     """(columns "instrument/flaw", [features, columns] Cohen's d gold vs that flaw)."""

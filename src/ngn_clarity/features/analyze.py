@@ -50,7 +50,7 @@ def _stats_rows(df, cols: list[str]) -> list[dict[str, Any]]:
 
 
 def cohens_d(a: np.ndarray, b: np.ndarray) -> float:
-    """Standardized mean difference (pooled std); 0 when both groups are constant."""
+    """Standardized mean difference b - a (pooled std); 0 when both groups are constant."""
     if len(a) < 2 or len(b) < 2:
         return 0.0
     pooled = math.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1))

@@ -158,11 +158,13 @@ def content_digest(schema: str, rows: list[tuple[Entry, list[float], int]],
                    spectra: list[tuple[Entry, list[float]]],
                    failures: list[dict[str, str]]) -> str:
     """SHA-256 of what the tables say: every row's key, labels, fingerprint and spectrum,
-    what was left out, and the schema's version. Plain Python and numpy, so a re-run that
-    changed nothing can tell without building a DataFrame (or importing pandas)."""
+    what was left out, the schema's version and the tables' columns. Plain Python and numpy,
+    so a re-run that changed nothing can tell without building a DataFrame (or importing
+    pandas)."""
     import hashlib
 
-    h = hashlib.sha256(json.dumps([schema, schema_mod.SCHEMA_VERSIONS[schema], failures],
+    h = hashlib.sha256(json.dumps([schema, schema_mod.SCHEMA_VERSIONS[schema], failures,
+                                   schema_mod.csv_header(schema), LABEL_COLUMNS],
                                   sort_keys=True).encode())
     for e, vec, _ in sorted(rows, key=lambda r: _key(r[0])):
         h.update(json.dumps([*_key(e), labels_for(e)], sort_keys=True, default=str).encode())
