@@ -253,3 +253,12 @@ def test_seed_normalizer_flags(tmp_path):
                           "--create-dirs", "--data-dir", str(tmp_path / "d")],
                          capture_output=True, text=True)
     assert res.returncode == 0 and (tmp_path / "d/processed/gold/drums").is_dir()
+
+
+def test_all_on_a_mistyped_data_dir_creates_nothing(tmp_path, capsys):
+    """Only an explicit --create-dirs (or dataset --init, synth, augment) starts a new tree."""
+    from ngn_clarity.cli import main
+
+    missing = tmp_path / "dta"
+    assert main(["normalize", "--all", "--data-dir", str(missing)]) == 1
+    assert "no data folder at" in capsys.readouterr().err and not missing.exists()

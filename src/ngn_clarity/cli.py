@@ -366,7 +366,7 @@ def _run_normalize(args: argparse.Namespace) -> int:
         con.problem("nothing to do: give --create-dirs, --normalize, --verify or --all")
         return EXIT_USAGE
     cfg = NormalizeSettings(target_lufs=args.target_lufs, subtype=args.subtype)
-    layout = _layout(args, create=args.create_dirs or args.all)
+    layout = _layout(args, create=args.create_dirs)  # --all: only an existing folder
     failed = False
     with _writing(args, layout):
         if args.create_dirs or args.all:

@@ -94,8 +94,9 @@ def _run(layout: Layout, cfg: RunSettings, progress: bool, say: Callable[[str], 
     result.reports["dataset"] = ds
     lap("dataset")
     s = manifest["summary"]
-    say(f"dataset: gold {s['gold']}, flawed {s['flawed']}; {len(catalog.refused)} refused "
-        f"before any work, {catalog.hashed} file(s) hashed")
+    unusable = sum(is_audio_name(sk.path) for sk in catalog.skipped)  # links, FIFOs, ...
+    say(f"dataset: gold {s['gold']}, flawed {s['flawed']}; {len(catalog.refused) + unusable} "
+        f"refused before any work, {catalog.hashed} file(s) hashed")
     if not catalog.entries:
         ds.errors.append(f"no audio in {layout.raw}: put clips in raw/gold/<instrument>/ and "
                          f"raw/flawed/<instrument>/ (or run `clarity synth`)")
