@@ -19,7 +19,7 @@ through ``predict`` (the ONNX path):
 * **real**: the augmented train half only;
 * **both**: the two together.
 
-Prints flaw accuracy (26 classes with none), gold-vs-flawed accuracy (plain, and balanced:
+Prints flaw accuracy (14 classes: 13 flaws and none), gold-vs-flawed accuracy (plain, and balanced:
 the mean of gold recall and flawed clips called flawed, since 5 in 6 test clips are flawed),
 per-instrument
 results and the EQ-correction error on EQ-flawed clips, and writes them to

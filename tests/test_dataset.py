@@ -99,6 +99,7 @@ def test_import_gold_classifies_copies_and_lists_the_rest(tmp_path, layout):
 
 def test_import_gold_cli_reports_a_missing_source(tmp_path, capsys):
     data = tmp_path / "data"
+    Layout(data).init()  # (a missing data folder is refused before the source is looked at)
     code = main(["dataset", "--import-gold", "--source", str(tmp_path / "nope"),
                  "--data-dir", str(data)])
     assert code == 1

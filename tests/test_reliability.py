@@ -405,12 +405,40 @@ def test_out_of_range_numbers_exit_2_before_any_work(tmp_path, capsys, argv, mes
     assert not data.exists()
 
 
+@pytest.mark.parametrize("argv", [
+    ["dataset", "--import-gold", "--source", "LIB"],
+    ["dataset", "--organize-flawed", "--source", "LIB"],
+    ["augment"], ["run"], ["train"], ["features", "--extract"], ["report"],
+])
+def test_a_mistyped_data_dir_is_named_and_nothing_is_created(tmp_path, capsys, argv):
+    """Only `dataset --init`, `synth` and an explicit `normalize --create-dirs` start a tree
+    (found by a new-user probe: the importers made raw/, records/ and a lock file)."""
+    lib = tmp_path / "lib" / "Bass"
+    lib.mkdir(parents=True)
+    write_tone(lib / "Bass.wav", seconds=2.0)
+    data = tmp_path / "dta"
+    argv = [str(tmp_path / "lib") if a == "LIB" else a for a in argv]
+    assert main([*argv, "--data-dir", str(data)]) == 1
+    assert capsys.readouterr().err.strip().endswith(
+        f"no data folder at {data} (run `clarity dataset --init` or `clarity synth` first, "
+        f"or check --data-dir)")
+    assert not data.exists()
+
+
+def test_extract_on_a_folder_with_no_audio_says_so_and_writes_no_table(tmp_path, capsys):
+    layout = Layout(tmp_path / "d")
+    layout.init()
+    assert main(["features", "--extract", "--data-dir", str(layout.root), "-q"]) == 1
+    assert f"no audio in {layout.raw}" in capsys.readouterr().err
+    assert not (layout.features / "features.csv").exists()
+
+
 def test_predict_without_a_model_says_what_to_run(tmp_path, capsys):
     clip = write_tone(tmp_path / "kick.wav", seconds=1.0)
     assert main(["predict", str(clip), "--data-dir", str(tmp_path / "d")]) == 1
     assert capsys.readouterr().err.strip() == (
-        f"no trained model in {tmp_path / 'd' / 'models'}: run `clarity train` and `clarity "
-        f"export-onnx` first")
+        f"no trained model in {tmp_path / 'd' / 'models'}: run `clarity train` first (it "
+        f"exports the ONNX models)")
 
 
 def test_settings_classes_refuse_bad_values_in_the_python_api_too():

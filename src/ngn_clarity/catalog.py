@@ -73,6 +73,12 @@ class Catalog:
         return [e for e in self.entries if e.refusal is not None]
 
 
+def no_audio(layout: Layout) -> str:
+    """What a step says when ``raw/`` holds no clip at all."""
+    return (f"no audio in {layout.raw}: put clips in raw/gold/<instrument>/ and "
+            f"raw/flawed/<instrument>/ (or run `clarity synth`)")
+
+
 def scan(layout: Layout) -> Catalog:
     """Discover, hash and label every clip of ``raw/``; refuse what fails the cheap checks."""
     cat = Catalog(layout)

@@ -195,8 +195,7 @@ def _run_dataset(args: argparse.Namespace) -> int:
     if not steps:
         con.problem("nothing to do: give a step flag (e.g. --init or --all); see --help")
         return EXIT_USAGE
-    creates = {"init", "import_gold", "organize_flawed"} & set(steps)
-    layout = _layout(args, create=bool(creates))
+    layout = _layout(args, create="init" in steps)  # only --init (or --all) starts a tree
     failed = False
     with _writing(args, layout):
         if "init" in steps:

@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from . import dataset, settings
 from .audio import is_audio_name
-from .catalog import scan
+from .catalog import no_audio, scan
 from .executor import default_jobs
 from .features import schema as schema_mod
 from .features.analyze import analyze
@@ -98,8 +98,7 @@ def _run(layout: Layout, cfg: RunSettings, progress: bool, say: Callable[[str], 
     say(f"dataset: gold {s['gold']}, flawed {s['flawed']}; {len(catalog.refused) + unusable} "
         f"refused before any work, {catalog.hashed} file(s) hashed")
     if not catalog.entries:
-        ds.errors.append(f"no audio in {layout.raw}: put clips in raw/gold/<instrument>/ and "
-                         f"raw/flawed/<instrument>/ (or run `clarity synth`)")
+        ds.errors.append(no_audio(layout))
         show(ds)
         result.summary = build_summary(layout, cfg, [])
         return result

@@ -232,6 +232,8 @@ def _features(layout: Layout) -> str:
         df = load_training_table(layout.root)
     except Exception as e:  # noqa: BLE001 - the page says why instead of failing
         return f"<p>No feature tables: {_e(getattr(e, 'reason', e))}</p>"
+    if df.empty:
+        return "<p>The tables hold no clips yet.</p>"
     meta = _read_json(layout.features / "feature_metadata.json") or {}
     names = [n for n in df.columns[3:67] if not n.startswith("reserved_")]
     out = [f"<p>{len(df)} clips, schema <code>{_e(meta.get('schema'))}</code> (version "

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .. import taxonomy
-from ..catalog import Entry, scan
+from ..catalog import Entry, no_audio, scan
 from ..errors import DataDirError
 from ..fsutil import atomic_path, atomic_write_json, sha256_file
 from ..layout import Layout
@@ -262,7 +262,12 @@ def build_tables(layout: Layout, schema: str = schema_mod.DEFAULT_SCHEMA, *,
     layout.require()
     with layout.lock() if write else contextlib.nullcontext():
         removed = layout.remove_partial_files() if write else 0
-        plan = Plan.make(layout, scan(layout), None, schema)
+        catalog = scan(layout)
+        if not catalog.entries:  # as `clarity run` says it; no empty tables are written
+            result = ExtractResult(StepReport("extract"))
+            result.report.errors.append(no_audio(layout))
+            return result
+        plan = Plan.make(layout, catalog, None, schema)
         done = execute(plan, jobs=jobs, scheduler=scheduler, progress=progress,
                        desc=f"features ({schema})")
         result = tables_from(done, schema, write)

@@ -15,6 +15,7 @@ per component and over the 8 EQ gains) on flawed clips.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,7 +87,9 @@ def grouped_splits(data: Data, k: int, seed: int) -> list[tuple[np.ndarray, np.n
 
     k = min(k, len(set(data.groups)))
     cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
-    return [(np.sort(a), np.sort(b)) for a, b in cv.split(data.x, data.y, data.groups)]
+    with warnings.catch_warnings():  # a class rarer than k folds: fine, its folds just lack it
+        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+        return [(np.sort(a), np.sort(b)) for a, b in cv.split(data.x, data.y, data.groups)]
 
 
 def source_splits(data: Data, k: int) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -255,8 +255,8 @@ class OnnxModels:
         try:
             self.card = json.loads((out / "model_card.json").read_text())
         except (OSError, ValueError):
-            raise ModelError(f"no trained model in {out}: run `clarity train` and `clarity "
-                             f"export-onnx` first") from None
+            raise ModelError(f"no trained model in {out}: run `clarity train` first (it "
+                             f"exports the ONNX models)") from None
         if "onnx" not in self.card:
             raise ModelError(f"no ONNX models in {out}: run `clarity export-onnx`")
         self.sessions = {name: _session(str(out / file), threads)
