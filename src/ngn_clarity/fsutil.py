@@ -244,8 +244,14 @@ def atomic_write_bytes(dest: str | os.PathLike, data: bytes) -> Path:
 
 def atomic_write_json(dest: str | os.PathLike, data: Any, indent: int | None = 2, *,
                       durable: bool = True) -> Path:
-    text = json.dumps(data, indent=indent, ensure_ascii=False, allow_nan=False) + "\n"
-    return atomic_write_text(dest, text, durable=durable)
+    """``data`` as JSON, streamed to the file (a log of thousands of clips is never one
+    string in memory); NaN/Inf raise ValueError and leave ``dest`` as it was."""
+    def write(path: Path) -> None:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=indent, ensure_ascii=False, allow_nan=False)
+            f.write("\n")
+
+    return atomic_write(dest, write, durable=durable)
 
 
 def copy_no_clobber(src: str | os.PathLike, dest: str | os.PathLike,

@@ -25,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from . import audio
 from .cache import Cache
 from .cache import key as cache_key
@@ -136,6 +138,18 @@ def process_clip(task: ClipTask) -> dict[str, Any]:
     return result
 
 
+def _kept(state: dict) -> dict:
+    """What the plan keeps of a clip's state: all but the per-hop energies (about 1.6 KB a
+    clip, needed only by the task that fingerprints from a state)."""
+    return {k: v for k, v in state.items() if k != "after_hop_energies"}
+
+
+def _floats(values) -> np.ndarray:
+    """A vector or spectrum as float64 (a quarter of a list of Python floats' memory; the
+    same values)."""
+    return np.asarray(values if values is not None else (), dtype=np.float64)
+
+
 @dataclass
 class Plan:
     layout: Layout
@@ -146,8 +160,8 @@ class Plan:
     """Catalog index -> the clip's one refusal reason, known before any task."""
     states: dict[int, tuple[dict, bool]] = field(default_factory=dict)
     """Catalog index -> (normalization state, produced before this run)."""
-    vectors: dict[int, tuple[list[float], int]] = field(default_factory=dict)
-    spectra: dict[int, list[float]] = field(default_factory=dict)
+    vectors: dict[int, tuple[np.ndarray, int]] = field(default_factory=dict)
+    spectra: dict[int, np.ndarray] = field(default_factory=dict)
     """Catalog index -> the clip's 1/3-octave long-term spectrum (for the report)."""
     tasks: list[ClipTask] = field(default_factory=list)
     task_index: list[int] = field(default_factory=list)
@@ -194,13 +208,13 @@ class Plan:
             if state.get("status") == "failed":
                 self.refused[i] = state.get("error") or "could not normalize"
                 return
-            self.states[i] = (state, True)
+            self.states[i] = (_kept(state), True)
         fkey = feature_key(e.sha256, key, self.schema) if self.schema else ""
         if self.schema and redo is None:
             hit = features.get(fkey)
             if hit is not None:
-                self.vectors[i] = (hit["vector"], hit["replaced"])
-                self.spectra[i] = hit.get("spectrum") or []
+                self.vectors[i] = (_floats(hit["vector"]), hit["replaced"])
+                self.spectra[i] = _floats(hit.get("spectrum"))
         need_vector = self.schema is not None and i not in self.vectors
         if verdict is None or redo is not None or need_vector:
             self.tasks.append(ClipTask(
@@ -219,6 +233,8 @@ class Done:
     decoded: int = 0
     computed: int = 0
     """Fingerprints computed in this run."""
+    tasks: int = 0
+    """Tasks run (the plan's task list is released once they are done)."""
 
     def log_entries(self) -> list[dict]:
         """``normalization_log.json`` entries of every clip (refused ones included)."""
@@ -233,13 +249,13 @@ class Done:
                             "status": "refused", "error": reason})
         return out
 
-    def usable(self) -> list[tuple[Entry, list[float], int]]:
+    def usable(self) -> list[tuple[Entry, np.ndarray, int]]:
         """(entry, vector, replaced) of every clip that has a fingerprint, catalog order."""
         cat = self.plan.catalog
         return [(cat.entries[i], *self.plan.vectors[i]) for i in sorted(self.plan.vectors)
                 if i not in self.plan.refused]
 
-    def spectra(self) -> list[tuple[Entry, list[float]]]:
+    def spectra(self) -> list[tuple[Entry, np.ndarray]]:
         """(entry, long-term spectrum) of the same clips as :meth:`usable`."""
         cat = self.plan.catalog
         return [(cat.entries[i], self.plan.spectra.get(i, [])) for i in sorted(self.plan.vectors)
@@ -259,15 +275,17 @@ def execute(plan: Plan, *, jobs: int | None = None, scheduler: str | None = None
                 plan.warnings[i] = [m for lv, m in result["verdict"]["findings"]
                                     if lv == "warning"]
             if result["state"] is not None:
-                plan.states[i] = (result["state"], False)
-                if result["state"]["status"] == "normalized":
-                    done.normalized.append(result["state"])
+                state = _kept(result["state"])
+                plan.states[i] = (state, False)
+                if state["status"] == "normalized":
+                    done.normalized.append(state)
             if result["refusal"] is not None:
                 plan.refused[i] = result["refusal"]
             elif result["vector"] is not None:
-                plan.vectors[i] = (result["vector"], result["replaced"])
-                plan.spectra[i] = result["spectrum"]
+                plan.vectors[i] = (_floats(result["vector"]), result["replaced"])
+                plan.spectra[i] = _floats(result["spectrum"])
                 done.computed += 1
+    done.tasks, plan.tasks, plan.task_index = len(plan.tasks), [], []  # done: let them go
     for i, reason in sorted(plan.refused.items()):
         done.refused[str(plan.catalog.entries[i].clip.path)] = reason
     return done
