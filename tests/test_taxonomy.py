@@ -25,6 +25,15 @@ def test_twenty_five_flaw_classes_with_design_slugs():
     ("Harmony 2.wav", (), ("vocals", "harmony", None)),
     ("Rhodes Dark.aiff", (), ("keys", "epiano", "dark")),
     ("Piano - Ringing.wav", (), ("keys", "piano", "ringy")),
+    # generic words (loop, groove, solo, backing, ...) do not veto a real source word
+    ("Guitar Loop 01.wav", (), ("guitar", "guitar", None)),
+    ("Bass Groove 120bpm.wav", (), ("bass", "bass", None)),
+    ("Loop 01.wav", (), ("drums", "drums", None)),
+    ("Piano solo.wav", (), ("keys", "piano", None)),
+    ("Backing guitar doubles.wav", (), ("guitar", "guitar", None)),
+    ("Solo.wav", ("Guitar",), ("guitar", "lead", None)),
+    # a note name is not an instrument (B3 used to mean a Hammond organ)
+    ("Nylon_B3.wav", ("Guitar",), ("guitar", "guitar", None)),
 ])
 def test_classify_reads_free_form_names(name, folders, expected):
     c = tx.classify(name, folders)
@@ -37,6 +46,8 @@ def test_classify_reads_free_form_names(name, folders, expected):
     ("take 01.wav", (), "no instrument"),
     ("Vocal Harsh.wav", (), "not a vocals flaw"),
     ("Kick muddy thin.wav", (), "more than one flaw"),
+    ("Guitar Loop.wav", ("Bass",), "more than one instrument"),
+    ("Sine_B3.wav", (), "no instrument"),
 ])
 def test_classify_refuses_to_guess(name, folders, reason):
     with pytest.raises(tx.TaxonomyError, match=reason):
@@ -68,3 +79,9 @@ def test_flaw_from_name_uses_aliases_and_checks_instrument():
     assert tx.flaw_from_name("keys", "keys_003.wav") == tx.NO_FLAW
     with pytest.raises(tx.TaxonomyError, match="not a keys flaw"):
         tx.flaw_from_name("keys", "keys_flawed_muddy_001.wav")
+
+
+def test_weak_keywords_are_single_source_keywords():
+    keywords = {kw for src in tx.SOURCES for kw in src.keywords}
+    assert tx.WEAK_KEYWORDS <= keywords
+    assert all(tx.words(w) == [w] for w in tx.WEAK_KEYWORDS)

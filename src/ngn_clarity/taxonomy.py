@@ -74,10 +74,16 @@ SOURCES: tuple[Source, ...] = (
                                 "electric guitar")),
     Source("piano", "keys", ("piano", "pianos", "grand piano", "upright piano")),
     Source("epiano", "keys", ("electric piano", "epiano", "rhodes", "wurli", "wurlitzer")),
-    Source("organ", "keys", ("organ", "organs", "hammond", "b3")),
+    Source("organ", "keys", ("organ", "organs", "hammond")),  # not "B3": a note name
     Source("synth", "keys", ("synth", "synths", "pad", "pads", "synth lead", "synthesizer")),
     Source("keys", "keys", ("keys", "keyboard", "keyboards", "clav", "clavinet")),
 )
+# Generic music words that are also keywords: they name an instrument only when no other
+# source word does ("Loop 01.wav" is drums, "Guitar Loop 01.wav" a guitar, not a conflict;
+# "Lead.wav" in a Vocals folder a lead vocal).
+WEAK_KEYWORDS: frozenset[str] = frozenset({
+    "beat", "beats", "groove", "pattern", "loop", "lead", "harmony", "harmonies", "harm",
+    "backing", "doubles", "rhythm", "rhy", "solo", "pad", "pads"})
 DEFAULT_SOURCE: dict[str, str] = {
     "drums": "drums", "vocals": "vocal", "bass": "bass", "guitar": "guitar", "keys": "keys"}
 
@@ -211,28 +217,29 @@ _SOURCE_INDEX = _build_phrase_index((kw, s) for s in SOURCES for kw in s.keyword
 _FLAW_INDEX = _build_phrase_index((a, f.slug) for f in FLAWS for a in f.aliases)
 
 
-def _find_phrases(tokens: Sequence[str], index) -> tuple[list[list], list[str]]:
+def _find_phrases(tokens: Sequence[str], index) -> tuple[list[tuple[tuple[str, ...], list]],
+                                                         list[str]]:
     """Greedy longest-first phrase matching; each token is used by at most one phrase.
 
-    Returns the matched values (one list of candidates per match, in reading order) and the
-    tokens no phrase used.
+    Returns the matches (phrase, its list of candidates) in reading order and the tokens no
+    phrase used.
     """
     used = [False] * len(tokens)
-    found: list[tuple[int, list]] = []
+    found: list[tuple[int, tuple[str, ...], list]] = []
     for phrase, values in index:
         n = len(phrase)
         for i in range(len(tokens) - n + 1):
             if not any(used[i:i + n]) and tuple(tokens[i:i + n]) == phrase:
                 used[i:i + n] = [True] * n
-                found.append((i, values))
-    found.sort(key=lambda iv: iv[0])
+                found.append((i, phrase, values))
+    found.sort(key=lambda ipv: ipv[0])
     rest = [t for t, u in zip(tokens, used) if not u]
-    return [v for _, v in found], rest
+    return [(p, v) for _, p, v in found], rest
 
 
 def _flaws_in(tokens: Sequence[str]) -> tuple[list[str], list[str]]:
     matches, rest = _find_phrases(tokens, _FLAW_INDEX)
-    return list(dict.fromkeys(v[0] for v in matches)), rest
+    return list(dict.fromkeys(v[0] for _, v in matches)), rest
 
 
 @dataclass(frozen=True)
@@ -249,7 +256,9 @@ def classify(name: str, folders: Sequence[str] = (), *, want_flaw: bool = False)
     """Decide instrument, source and flaw from a file name and the folders above it.
 
     Every source word in the name and its folders must agree on one instrument ("Lead.wav"
-    in a "Vocals" folder is a lead vocal; "Guitar/Bass.wav" is refused). The source is the
+    in a "Vocals" folder is a lead vocal; "Guitar/Bass.wav" is refused); a generic word of
+    :data:`WEAK_KEYWORDS` counts only when no other source word is there ("Bass Loop.wav" is
+    a bass, "Loop.wav" drums). The source is the
     most specific one found, nearest the file first; the flaw is read from the name, then
     from the folders, nearest first. Raises :class:`TaxonomyError` with the reason when the
     words name no instrument, more than one instrument, more than one flaw, a flaw the
@@ -257,18 +266,20 @@ def classify(name: str, folders: Sequence[str] = (), *, want_flaw: bool = False)
     """
     levels = [words(PurePath(name).stem)] + [words(f) for f in reversed(list(folders))]
     flaw_levels: list[list[str]] = []
-    source_matches: list[list[Source]] = []
+    found: list[tuple[tuple[str, ...], list[Source]]] = []
     for tokens in levels:
         level_flaws, rest = _flaws_in(tokens)
         flaw_levels.append(level_flaws)
-        source_matches.extend(_find_phrases(rest, _SOURCE_INDEX)[0])
-    if not source_matches:
+        found.extend(_find_phrases(rest, _SOURCE_INDEX)[0])
+    if not found:
         raise TaxonomyError("no instrument or source word found in the name or its folders")
+    source_matches = [m for _, m in found]
+    deciding = [m for p, m in found if " ".join(p) not in WEAK_KEYWORDS] or source_matches
     candidates = set(INSTRUMENTS)
-    for match in source_matches:
+    for match in deciding:
         candidates &= {s.instrument for s in match}
     if len(candidates) != 1:
-        names = sorted({f"{s.instrument}/{s.name}" for m in source_matches for s in m})
+        names = sorted({f"{s.instrument}/{s.name}" for m in deciding for s in m})
         kind = "could be" if candidates else "points to more than one instrument:"
         raise TaxonomyError(f"name {kind} {' or '.join(names)}")
     instrument = candidates.pop()
