@@ -25,6 +25,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q -m "not slow"
 
 # the whole fault-injection suite: 20 kill -9 trials, a full tmpfs, chattr +i, two writers

@@ -96,7 +96,7 @@ def _make_children(job: GoldJob) -> list[dict[str, Any]]:
     except audio.AudioError as e:
         return [{"status": "refused", "file": job.gold, "reason": e.reason}]
     subtype = "FLOAT" if np.max(np.abs(samples)) > 1.0 else "PCM_24"
-    rows = []
+    rows: list[dict[str, Any]] = []
     for c in job.children:
         made = make_flawed(samples, sr, job.instrument, c.flaw, c.severity,
                            np.random.default_rng(list(c.seed)))
@@ -196,14 +196,14 @@ def _plan(layout: Layout, cfg: AugmentSettings, golds: list[Entry],
         offset = int(e.sha256[:8], 16) % len(flaws)
         children = []
         for k in range(cfg.per_gold):
-            rec = made.get((e.sha256, k))
-            if rec is not None:
-                dest = layout.raw_dir("flawed", rec.instrument) / rec.file
+            old = made.get((e.sha256, k))
+            if old is not None:
+                dest = layout.raw_dir("flawed", old.instrument) / old.file
                 if dest.exists():
                     up_to_date += 1
                     continue
-                children.append(Child(k, rec.flawed_type, rec.file,  # remake, same name
-                                      tuple(rec.extra["seed"]), float(rec.severity or 0.0)))
+                children.append(Child(k, old.flawed_type, old.file,  # remake, same name
+                                      tuple(old.extra["seed"]), float(old.severity or 0.0)))
                 continue
             seed = _child_seed(cfg.seed, e.sha256, k)
             severity = round(lo + (hi - lo) * float(

@@ -232,14 +232,14 @@ def _run_dataset(args: argparse.Namespace) -> int:
             for prob in m["problems"]:
                 con.problem(f"  problem {prob['path']}: {prob['reason']}")
         if "validate" in steps:
-            rep = dataset.validate(layout, jobs=args.jobs, progress=not args.quiet)
+            checked = dataset.validate(layout, jobs=args.jobs, progress=not args.quiet)
             con.info("validate:")
-            con.info(rep.table())
-            for f in rep.findings:
+            con.info(checked.table())
+            for f in checked.findings:
                 (con.problem if f.level == "error" else con.detail)(f"  {f}")
-            if rep.warnings and con.verbosity < 1:
-                con.info(f"  ({len(rep.warnings)} warning(s); -v lists them)")
-            failed |= not rep.ok
+            if checked.warnings and con.verbosity < 1:
+                con.info(f"  ({len(checked.warnings)} warning(s); -v lists them)")
+            failed |= not checked.ok
     return EXIT_FAILED if failed else EXIT_OK
 
 

@@ -38,7 +38,7 @@ class ClarityError(Exception):
         return _rebuild, (type(self), self.reason, self.path)
 
 
-def _rebuild(cls: type, reason: str, path: str | None) -> "ClarityError":
+def _rebuild(cls: type["ClarityError"], reason: str, path: str | None) -> "ClarityError":
     err = cls.__new__(cls)
     ClarityError.__init__(err, reason, path)
     return err

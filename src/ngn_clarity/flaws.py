@@ -363,7 +363,7 @@ def onsets(x: np.ndarray, sr: int, min_gap_s: float = 0.05) -> np.ndarray:
     for i in np.flatnonzero(peaks) + 1:
         pos = (i - 3) * hop + win // 2  # where the rise started
         if not out or pos - out[-1] > min_gap_s * sr:
-            out.append(max(0, pos))
+            out.append(max(0, int(pos)))
     return np.array(out, dtype=int)
 
 

@@ -217,7 +217,7 @@ def remove_stale_parts(*folders: str | os.PathLike) -> int:
     for folder in folders:
         if not Path(folder).is_dir():
             continue
-        for dirpath, _, filenames in os.walk(folder):
+        for dirpath, _, filenames in os.walk(str(folder)):
             for name in filenames:
                 if is_own_temporary(name):
                     with contextlib.suppress(OSError):
@@ -254,7 +254,7 @@ def atomic_write_json(dest: str | os.PathLike, data: Any, indent: int | None = 2
     return atomic_write(dest, write, durable=durable)
 
 
-def copy_no_clobber(src: str | os.PathLike, dest: str | os.PathLike,
+def copy_no_clobber(src: str | os.PathLike | None, dest: str | os.PathLike,
                     expected_sha256: str | None = None, data: bytes | None = None) -> str:
     """Copy ``src`` (or write ``data``) to ``dest`` unless ``dest`` exists; return the SHA-256.
 
@@ -268,6 +268,7 @@ def copy_no_clobber(src: str | os.PathLike, dest: str | os.PathLike,
     tmp = _tmp_name(dest)
     try:
         if data is None:
+            assert src is not None, "copy_no_clobber needs src or data"
             shutil.copyfile(src, tmp)
             os.chmod(tmp, stat.S_IMODE(os.stat(src).st_mode))
         else:

@@ -95,6 +95,7 @@ def process_clip(task: ClipTask) -> dict[str, Any]:
         except AudioError as e:
             verdict = {"usable": False, "findings": [["error", e.reason]]}
         if verdict is None:
+            assert samples is not None and sr is not None  # decoded (else verdict is set)
             verdict = audio_checks(samples, sr)
         if task.verdict is None:
             Cache(task.cache_root, "validate").put(verdict_key(task.sha256), verdict)
@@ -106,6 +107,7 @@ def process_clip(task: ClipTask) -> dict[str, Any]:
     state, out, loud = task.state, None, None
     if task.normalize is not None:
         cfg = task.normalize
+        assert samples is not None and sr is not None  # usable, so decoded above
         try:
             done = normalize_samples(samples, sr, cfg)
         except LoudnessError as e:
@@ -130,6 +132,7 @@ def process_clip(task: ClipTask) -> dict[str, Any]:
                 result["refusal"] = f"processed copy unreadable: {e.reason}"
                 return result
             loud = _loudness_of(state)
+        assert sr is not None
         a = Analysis(out, sr, loud)
         vec, replaced = fingerprint_of(a, task.schema)
         entry = {"vector": vec.tolist(), "replaced": replaced, "spectrum": spectrum_of(a)}
@@ -258,8 +261,8 @@ class Done:
     def spectra(self) -> list[tuple[Entry, np.ndarray]]:
         """(entry, long-term spectrum) of the same clips as :meth:`usable`."""
         cat = self.plan.catalog
-        return [(cat.entries[i], self.plan.spectra.get(i, [])) for i in sorted(self.plan.vectors)
-                if i not in self.plan.refused]
+        return [(cat.entries[i], self.plan.spectra.get(i, _floats(None)))
+                for i in sorted(self.plan.vectors) if i not in self.plan.refused]
 
 
 def execute(plan: Plan, *, jobs: int | None = None, scheduler: str | None = None,

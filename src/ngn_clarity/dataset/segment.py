@@ -48,9 +48,9 @@ def _active_stretches(samples: np.ndarray, sr: int, quiet_lu: float) -> list[tup
     stretches: list[list[int]] = []
     for i in np.flatnonzero(active):
         if stretches and i - stretches[-1][1] <= BRIDGE_S * 10:
-            stretches[-1][1] = i + 1
+            stretches[-1][1] = int(i) + 1
         else:
-            stretches.append([i, i + 1])
+            stretches.append([int(i), int(i) + 1])
     return [(a * hop, min(len(samples), (b + 3) * hop)) for a, b in stretches]
 
 

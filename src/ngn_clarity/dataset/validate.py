@@ -216,7 +216,8 @@ def validate(layout: Layout, jobs: int | None = None, progress: bool = False,
     report.files_checked = len(cat.entries)
     checkable = [e for e in cat.entries if e.sha256]
     found, report.decoded = verdicts(layout, checkable, jobs, progress)
-    counts = {inst: defaultdict(int) for inst in taxonomy.INSTRUMENTS}
+    counts: dict[str, defaultdict[str, int]] = {inst: defaultdict(int)
+                                                for inst in taxonomy.INSTRUMENTS}
     for e in cat.entries:
         path = e.clip.path
         verdict = found.get(e.sha256, {"usable": True, "findings": []})

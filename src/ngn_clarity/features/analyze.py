@@ -115,7 +115,7 @@ def _analyze(layout: Layout, force: bool) -> dict[str, Any]:
         d = {c: cohens_d(gold[c].to_numpy(float), flawed[c].to_numpy(float)) for c in named}
         separation[inst] = {c: round(v, 4) for c, v in d.items()}
         weak[inst] = [c for c, v in d.items() if abs(v) < SEPARATION_D]
-    summary = {
+    summary: dict[str, Any] = {
         "schema": schema, "rows": int(len(df)), "inputs_sha256": digest,
         "nan": int(np.isnan(values).sum()), "inf": int(np.isinf(values).sum()),
         "constant_features": [c for c in cols if df[c].nunique(dropna=False) <= 1],
@@ -149,7 +149,7 @@ def _plot_distributions(df, named: list[str], out: Path) -> list[str]:
         gold = (part["subset"] == "gold").to_numpy()
         fig, ax = plt.subplots(figsize=(max(8.0, 0.32 * len(named) + 2), 4.8))
         pos = np.arange(len(named)) * 3.0
-        style = dict(widths=0.9, patch_artist=True, showfliers=False,
+        style: dict[str, Any] = dict(widths=0.9, patch_artist=True, showfliers=False,
                      medianprops={"color": "black", "linewidth": 0.8})
         for mask, offset, color, label in ((gold, -0.5, "tab:blue", "gold"),
                                            (~gold, 0.5, "tab:red", "flawed")):

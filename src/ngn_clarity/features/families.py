@@ -103,8 +103,9 @@ def local_contrast(a: Analysis) -> dict[str, float]:
     for c in EQ_CENTRES_HZ:
         upper = band_level_db(a, 2 * c)
         upper = band_level_db(a, 16000.0) if upper is None else upper
-        level = band_level_db(a, c)
-        out[f"contrast_{c}"] = float(level - (band_level_db(a, c / 2) + upper) / 2)
+        level, lower = band_level_db(a, c), band_level_db(a, c / 2)
+        assert level is not None and lower is not None and upper is not None  # c <= 12 kHz
+        out[f"contrast_{c}"] = float(level - (lower + upper) / 2)
     return out
 
 

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,7 @@ def make_classifier(kind: str, *, n_estimators: int | None = None, max_depth: in
     if kind == "lgbm":
         import lightgbm as lgb
 
-        params = dict(LGBM_DEFAULTS)
+        params: dict[str, Any] = dict(LGBM_DEFAULTS)
         if n_estimators:
             params["n_estimators"] = n_estimators
         return lgb.LGBMClassifier(**params, class_weight="balanced", random_state=seed,

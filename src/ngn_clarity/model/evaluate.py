@@ -170,7 +170,7 @@ def out_of_fold(data: Data, splits, kind: str, *, regress: bool = True,
     return OutOfFold(proba, corr, fold, list(splits))
 
 
-def _r(v: float) -> float | None:
+def _r(v: float | np.floating | None) -> float | None:
     return None if v is None or not np.isfinite(v) else round(float(v), 4)
 
 

@@ -26,7 +26,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -296,7 +296,8 @@ def bench_onnx(layout: Layout, s: BenchSettings | None = None) -> dict[str, Any]
     rng = np.random.default_rng(0)
     rows = rng.integers(0, len(x), s.calls)
     result: dict[str, Any] = {"calls": s.calls, "batch": s.batch, "threads": 1}
-    runs = {"classifier": lambda i: models.classify(x[i:i + 1])}
+    runs: dict[str, Callable[[int], Any]] = {
+        "classifier": lambda i: models.classify(x[i:i + 1])}
     if "regressor" in models.sessions:
         runs["regressor"] = lambda i: models.corrections(x[i:i + 1])
         runs["both"] = lambda i: (models.classify(x[i:i + 1]), models.corrections(x[i:i + 1]))
@@ -343,7 +344,7 @@ def predict(layout: Layout, paths: list[str], instrument: str | None = None,
     models = OnnxModels(layout)
     schema, classes = models.card["schema"], models.card["classes"]
     cfg = NormalizeSettings()
-    out = []
+    out: list[dict[str, Any]] = []
     for path in paths:
         try:
             samples, sr = audio.read_usable(path)

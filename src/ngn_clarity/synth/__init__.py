@@ -70,6 +70,7 @@ def _describe(spec: clips.GoldSpec, soundfont: str | None) -> str:
         return f"procedural:{spec.voice}"
     recipe = clips.RECIPES[spec.instrument][spec.recipe]
     kind = "kit" if recipe.drums else "program"
+    assert soundfont is not None
     return f"{Path(soundfont).name}:{kind}{spec.program}"
 
 

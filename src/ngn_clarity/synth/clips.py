@@ -112,9 +112,9 @@ RECIPES: dict[str, tuple[Recipe, ...]] = {
     ),
 }
 
-_PROCEDURAL = {"strings": voices.karplus_strong, "voice": voices.formant_voice,
-               "drums": voices.synth_drums, "organ": voices.organ,
-               "epiano": voices.fm_epiano}
+_PROCEDURAL: dict[str, Callable[..., np.ndarray]] = {
+    "strings": voices.karplus_strong, "voice": voices.formant_voice,
+    "drums": voices.synth_drums, "organ": voices.organ, "epiano": voices.fm_epiano}
 
 
 @dataclass(frozen=True)
@@ -206,6 +206,7 @@ def _play(spec: GoldSpec, notes: list[Note], soundfont: str | None) -> np.ndarra
     recipe = RECIPES[spec.instrument][spec.recipe]
     pans = dict(recipe.pans)
     if spec.voice == "soundfont":
+        assert soundfont is not None and spec.program is not None
         return voices.render_soundfont(notes, soundfont, spec.sample_rate, spec.seconds,
                                        spec.channels, program=spec.program,
                                        drums=recipe.drums, pans=pans)
