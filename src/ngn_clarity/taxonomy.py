@@ -258,11 +258,11 @@ def classify(name: str, folders: Sequence[str] = (), *, want_flaw: bool = False)
     Every source word in the name and its folders must agree on one instrument ("Lead.wav"
     in a "Vocals" folder is a lead vocal; "Guitar/Bass.wav" is refused); a generic word of
     :data:`WEAK_KEYWORDS` counts only when no other source word is there ("Bass Loop.wav" is
-    a bass, "Loop.wav" drums). The source is the
-    most specific one found, nearest the file first; the flaw is read from the name, then
-    from the folders, nearest first. Raises :class:`TaxonomyError` with the reason when the
-    words name no instrument, more than one instrument, more than one flaw, a flaw the
-    instrument does not have, or (with ``want_flaw``) no flaw at all.
+    a bass, "Loop.wav" drums). The source is the most specific one found, nearest the file
+    first; the flaw is read from the name, then from the folders, nearest first. Raises
+    :class:`TaxonomyError` with the reason when the words name no instrument, more than one
+    instrument, more than one flaw, a flaw the instrument does not have, or (with
+    ``want_flaw``) no flaw at all.
     """
     levels = [words(PurePath(name).stem)] + [words(f) for f in reversed(list(folders))]
     flaw_levels: list[list[str]] = []
