@@ -150,7 +150,7 @@ def _plot_distributions(df, named: list[str], out: Path) -> list[str]:
         fig, ax = plt.subplots(figsize=(max(8.0, 0.32 * len(named) + 2), 4.8))
         pos = np.arange(len(named)) * 3.0
         style: dict[str, Any] = dict(widths=0.9, patch_artist=True, showfliers=False,
-                     medianprops={"color": "black", "linewidth": 0.8})
+                                     medianprops={"color": "black", "linewidth": 0.8})
         for mask, offset, color, label in ((gold, -0.5, "tab:blue", "gold"),
                                            (~gold, 0.5, "tab:red", "flawed")):
             if mask.any():
