@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import tone
+from helpers import tone
 from ngn_clarity import audio
 
 

@@ -9,14 +9,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import digest, snapshot, write_tone
+from helpers import digest, processes_mentioning, snapshot, write_tone
 from ngn_clarity import taxonomy
 from ngn_clarity.augment import AugmentSettings, augment
 from ngn_clarity.cli import main
@@ -26,7 +25,6 @@ from ngn_clarity.layout import Layout
 from ngn_clarity.pipeline import RunSettings, run
 from ngn_clarity.records import CORRECTION_FIELDS, iter_records, read_record
 from ngn_clarity.synth import clips, default_soundfont
-from test_normalize import _processes_mentioning
 
 REPO = Path(__file__).resolve().parents[1]
 SF2 = str(default_soundfont())
@@ -217,25 +215,45 @@ def test_severity_and_counts_are_checked(tmp_path, capsys):
     assert rep_cfg.severity == (0.2, 0.2)
 
 
+#: A child that runs ``clarity augment`` and is killed with SIGKILL by the worker that has
+#: just committed its ``KILL_AFTER``-th clip: the kill lands at a point the child signals,
+#: not at a moment a poll happens to catch (so it can never come too late).
+_KILLED_CHILD = """
+import os, signal, sys
+from ngn_clarity import augment as step
+from ngn_clarity.cli import main
+
+MAIN, KILL_AFTER, done = os.getpid(), int(sys.argv[1]), [0]
+real = step.commit_clip
+
+def commit_then_kill(*a, **k):
+    dest = real(*a, **k)
+    done[0] += 1
+    if done[0] == KILL_AFTER:
+        os.kill(MAIN, signal.SIGKILL)  # the run's process; its workers die with it
+    return dest
+
+step.commit_clip = commit_then_kill
+sys.exit(main(sys.argv[2:]))
+"""
+
+
 def test_kill_9_during_augment_then_rerun_equals_a_clean_run(gold_library, tmp_path):
     clean = _clone(gold_library, tmp_path / "clean")
     augment(clean, AugmentSettings(per_gold=8, seed=2), jobs=2, progress=False)
     data = tmp_path / "killed"
     killed = _clone(gold_library, data)
-    cmd = [sys.executable, "-m", "ngn_clarity.cli", "augment", "--data-dir", str(data),
-           "--per-gold", "8", "--seed", "2", "--jobs", "2", "-q"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        if len(list((data / "raw/flawed").rglob("*.wav"))) >= 15:
-            break
-        time.sleep(0.01)
-    assert proc.poll() is None, "augment finished before it could be killed"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert _processes_mentioning(str(data)) == []
-    for p in (data / "raw/flawed").rglob("*.wav"):  # no clip without its record
+    args = ["augment", "--data-dir", str(data), "--per-gold", "8", "--seed", "2", "--jobs",
+            "2", "-q"]
+    proc = subprocess.run([sys.executable, "-c", _KILLED_CHILD, "7", *args],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert proc.returncode == -signal.SIGKILL
+    assert processes_mentioning(str(data)) == []
+    made = list((data / "raw/flawed").rglob("*.wav"))
+    assert 7 <= len(made) < len(list((clean.raw / "flawed").rglob("*.wav")))
+    for p in made:  # no clip without its record
         assert read_record(killed, "flawed", p.parent.name, p.name) is not None
+    cmd = [sys.executable, "-m", "ngn_clarity.cli", *args]
     assert subprocess.run(cmd).returncode == 0
     assert _flawed(killed) == _flawed(clean)
     assert [p for p in data.rglob("*") if p.name.startswith(".~clarity.")] == []

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import digest, snapshot, tone, write_tone
+from helpers import digest, snapshot, tone, write_tone
 from ngn_clarity import dataset, taxonomy
 from ngn_clarity.cli import main
 from ngn_clarity.layout import Layout

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from test_normalize import _processes_mentioning
+from helpers import processes_mentioning
 
 REPO = Path(__file__).resolve().parents[1]
 CLIPS_PER_INSTRUMENT = 10  # 100 clips
@@ -135,7 +135,7 @@ def test_kill_9_at_a_random_moment_then_finish(states, trial, scenario, tmp_path
     if not finished_first:
         os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert _processes_mentioning(str(data)) == [], "orphan workers left behind"
+    assert processes_mentioning(str(data)) == [], "orphan workers left behind"
     if scenario == "train":  # right after the kill: the previous model, or a whole new one
         now = _model(data)
         assert now == model_before or {"classifier.joblib", "model_card.json",
@@ -146,7 +146,7 @@ def test_kill_9_at_a_random_moment_then_finish(states, trial, scenario, tmp_path
     assert subprocess.run(_cmd("verify", data)).returncode == 0
     assert _hashes(data / "raw") == states["raw"]
     assert [p for p in data.rglob("*") if p.name.startswith(".~clarity.")] == []
-    assert _processes_mentioning(str(data)) == []
+    assert processes_mentioning(str(data)) == []
     if scenario == "train":
         assert {"classifier.joblib", "regressor.joblib", "model_card.json", "metrics.json",
                 "confusion.png"} <= set(_model(data))

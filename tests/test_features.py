@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import tone, write_tone
+from helpers import tone, write_tone
 from ngn_clarity import load_training_table, loudness
 from ngn_clarity.cli import main
 from ngn_clarity.features import schema

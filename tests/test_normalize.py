@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import snapshot, tone, write_tone
+from helpers import processes_mentioning, snapshot, tone, write_tone
 from ngn_clarity import audio, loudness
 from ngn_clarity.cli import main
 from ngn_clarity.normalize import NormalizeSettings, normalize, verify
@@ -158,22 +158,6 @@ def test_an_interrupted_write_leaves_no_partial_file(layout, monkeypatch):
     assert [p.name for p in layout.processed.rglob("*") if p.is_file()] == []
 
 
-def _processes_mentioning(text: str, wait_s: float = 5.0) -> list[int]:
-    """PIDs whose command line contains ``text`` (polls until none or ``wait_s``)."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        found = []
-        for proc in Path("/proc").iterdir():
-            if proc.name.isdigit():
-                try:
-                    if text in (proc / "cmdline").read_bytes().decode(errors="replace"):
-                        found.append(int(proc.name))
-                except OSError:
-                    continue
-        if not found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
-
 
 def test_kill_9_mid_run_then_rerun_equals_a_clean_run(tmp_path):
     data = tmp_path / "data"
@@ -192,7 +176,7 @@ def test_kill_9_mid_run_then_rerun_equals_a_clean_run(tmp_path):
     assert proc.poll() is None, "normalizer finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert _processes_mentioning(str(data)) == []  # no orphaned workers left behind
+    assert processes_mentioning(str(data)) == []  # no orphaned workers left behind
     for f in out_dir.glob("*.wav"):  # whatever is there under a real name is whole
         assert sf.info(str(f)).frames == 6 * 44100
     assert subprocess.run(cmd).returncode == 0

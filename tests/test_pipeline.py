@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import copy_raw, write_tone
+from helpers import copy_raw, processes_mentioning, write_tone
 from ngn_clarity.cli import main
 from ngn_clarity.layout import Layout
 from ngn_clarity.pipeline import RunSettings, format_summary, run
 from ngn_clarity.synth import synthesize
-from test_normalize import _processes_mentioning
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -137,7 +136,7 @@ def test_kill_9_mid_run_then_rerun_gives_the_clean_tables(rendered, tmp_path):
     assert proc.poll() is None, "the pipeline finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert _processes_mentioning(str(data)) == []
+    assert processes_mentioning(str(data)) == []
     assert not (data / "features" / "features.csv").exists()
     assert subprocess.run(cmd).returncode == 0
     assert _tables(killed) == _tables(clean)

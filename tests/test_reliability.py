@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from conftest import copy_raw, digest, snapshot, tone, write_tone
+from helpers import copy_raw, digest, snapshot, tone, write_tone
 from ngn_clarity import audio, loudness
 from ngn_clarity.cli import main
 from ngn_clarity.errors import BusyError, DiskFullError, OutputError

@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from conftest import write_tone
+from helpers import write_tone
 from ngn_clarity.cli import main
 from ngn_clarity.layout import Layout
 from ngn_clarity.model.train import TrainSettings, train

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from conftest import digest, write_tone
+from helpers import digest, write_tone
 from ngn_clarity import dataset, taxonomy
 from ngn_clarity.cli import main
 from ngn_clarity.layout import Layout
