@@ -39,7 +39,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/pipeline.py --scale
 
 docs: $(STAMP)
-	$(PY) -c "from ngn_clarity.features.schema import markdown; print(markdown(), end='')" > docs/FEATURES.md
+	$(PY) -c "from ngn_clarity.features.schema import markdown; print(markdown(), end='')" > docs/features.md
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache

@@ -42,8 +42,8 @@ def stage_costs(paths: list[str]) -> dict[str, float]:
     """Seconds per stage over ``paths``: the decode, each shared analysis product, then each
     feature family of the extended schema on the products already made."""
     from ngn_clarity.features.analysis import Analysis
-    from ngn_clarity.features.extract import _families
     from ngn_clarity.features.families import FAMILIES
+    from ngn_clarity.features.schema import SCHEMAS
 
     cost: dict[str, float] = {}
 
@@ -57,7 +57,7 @@ def stage_costs(paths: list[str]) -> dict[str, float]:
         a = timed("read", lambda path: Analysis(*audio.read(path)), p)
         for stage in STAGES:
             timed(stage, getattr, a, stage)
-        for fam in _families("extended"):
+        for fam in SCHEMAS["extended"].families:
             timed(f"family {fam}", FAMILIES[fam], a)
     return cost
 
@@ -67,11 +67,11 @@ def clips(n: int, tmp: Path) -> list[str]:
     if len(found) >= n:
         step = len(found) // n
         return found[::step][:n]
-    from ngn_clarity.normalize import normalize
-    from ngn_clarity.synth import synthesize
+    from ngn_clarity.steps.normalize import normalize
+    from ngn_clarity.steps.synth import SynthSettings, synthesize
 
     layout = Layout(tmp / "data")
-    synthesize(layout, per_instrument=max(1, n // 10), progress=False)
+    synthesize(layout, SynthSettings(per_instrument=max(1, n // 10)), progress=False)
     normalize(layout, progress=False)
     return sorted(str(p) for p in layout.processed.rglob("*.wav"))[:n]
 

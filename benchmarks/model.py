@@ -24,11 +24,11 @@ import time
 from pathlib import Path
 
 from ngn_clarity import taxonomy
-from ngn_clarity.features.schema import names
-from ngn_clarity.features.tables import build_tables
+from ngn_clarity.features.schema import SCHEMAS
 from ngn_clarity.layout import Layout
-from ngn_clarity.model.evaluate import (Data, grouped_splits, out_of_fold, source_splits,
-                                        summarize)
+from ngn_clarity.model.evaluate import Data, grouped_splits, out_of_fold, source_splits
+from ngn_clarity.model.metrics import summarize
+from ngn_clarity.steps.tables import build_tables
 
 
 def _cli(*args: str) -> None:
@@ -55,7 +55,7 @@ def main() -> None:
         for schema in ("seed", "extended"):
             table = build_tables(layout, schema, jobs=args.jobs, progress=False,
                                  write=False).table
-            data = Data.from_table(table, names(schema))
+            data = Data.from_table(table, SCHEMAS[schema].names)
             grouped = grouped_splits(data, args.cv, 0)
             loso = source_splits(data, args.cv)
             for kind in ("rf", "lgbm"):
@@ -64,7 +64,7 @@ def main() -> None:
                                   jobs=args.jobs)
                 cv = summarize(data, oof)
                 held = summarize(data, out_of_fold(data, loso, kind, regress=False,
-                                                   jobs=args.jobs)) if loso else {}
+                                                   jobs=args.jobs)) if loso else None
                 rows.append((schema, kind, len(data.y), cv, held,
                              time.perf_counter() - t0))
     finally:
@@ -74,13 +74,13 @@ def main() -> None:
           f"{'gold/flawed':>11} {'gold rec':>8} {'LOSO acc':>8} {'EQ MAE':>7} {'s':>5}  "
           f"weakest flaw recalls")
     for schema, kind, n, cv, held, secs in rows:
-        flaws = {c: r for c, r in cv["recall"].items() if c != taxonomy.NO_FLAW}
+        flaws = {c: r for c, r in cv.recall.items() if c != taxonomy.NO_FLAW}
         weakest = ", ".join(f"{c} {r:.2f}" for c, r in sorted(flaws.items(),
                                                              key=lambda kv: kv[1])[:5])
-        eq = cv["eq_mae_flawed_db"]
-        print(f"{schema:<9} {kind:<5} {n:>5} {cv['accuracy_mean']:>8.3f} +- "
-              f"{cv['accuracy_std']:.3f} {cv['gold_vs_flawed_accuracy']:>11.3f} "
-              f"{cv['gold_recall']:>8.3f} {held.get('accuracy', float('nan')):>8.3f} "
+        eq = cv.eq_mae_flawed_db
+        print(f"{schema:<9} {kind:<5} {n:>5} {cv.accuracy_mean:>8.3f} +- "
+              f"{cv.accuracy_std:.3f} {cv.gold_vs_flawed_accuracy:>11.3f} "
+              f"{cv.gold_recall:>8.3f} {held.accuracy if held else float('nan'):>8.3f} "
               f"{'' if eq is None else f'{eq:.2f}':>7} {secs:>5.0f}  {weakest}")
 
 

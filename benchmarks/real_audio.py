@@ -50,7 +50,7 @@ import real_audio_sources  # noqa: E402
 
 from ngn_clarity import taxonomy  # noqa: E402
 from ngn_clarity.layout import Layout  # noqa: E402
-from ngn_clarity.records import EQ_CENTRES_HZ, EQ_FIELDS  # noqa: E402
+from ngn_clarity.corrections import EQ_CENTRES_HZ, EQ_FIELDS  # noqa: E402
 
 CACHE = Path.home() / ".cache" / "ngn-clarity" / "real-audio"
 FOLDER = {"drums": "Drums", "vocals": "Vocals", "bass": "Bass", "guitar": "Guitar",
@@ -140,7 +140,7 @@ def clarity(*args: str, log: list[str]) -> None:
 
 
 def evaluate(data: Path, tests: list[dict]) -> dict:
-    from ngn_clarity.model.onnx_export import predict
+    from ngn_clarity.model.predict import predict
 
     layout = Layout(data)
     rows = []
@@ -150,8 +150,8 @@ def evaluate(data: Path, tests: list[dict]) -> dict:
             continue
         for t, r in zip(mine, predict(layout, [t["path"] for t in mine], inst,
                                       all_corrections=True)):
-            rows.append({**t, "predicted": r.get("flaw"), "error": r.get("error"),
-                         "corrections": r.get("corrections", {})})
+            rows.append({**t, "predicted": r.flaw, "error": r.error,
+                         "corrections": r.corrections})
     ok = [r for r in rows if r["error"] is None]
     y = np.array([r["flaw"] for r in ok])
     p = np.array([r["predicted"] for r in ok])

@@ -17,14 +17,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from ngn_clarity import dataset
 from ngn_clarity.layout import Layout
-from ngn_clarity.synth import synthesize
+from ngn_clarity.steps.synth import SynthSettings, synthesize
+from ngn_clarity.steps.validate import validate
 
 
 def timed(layout: Layout, n: int, jobs: int | None) -> float:
     t0 = time.perf_counter()
-    rep = synthesize(layout, per_instrument=n, jobs=jobs, progress=False)
+    rep = synthesize(layout, SynthSettings(per_instrument=n), jobs=jobs, progress=False)
     assert rep.ok, rep.skipped[:3]
     return time.perf_counter() - t0
 
@@ -40,8 +40,8 @@ def main() -> None:
         shutil.rmtree(tmp / "serial")
         default = timed(Layout(tmp / "default"), n, None)
         warm = timed(Layout(tmp / "default"), n, None)
-        rep = dataset.validate(Layout(tmp / "default"))
-        clipped = [f for f in rep.warnings if "clipping" in f.message]
+        rep = validate(Layout(tmp / "default"))
+        clipped = [f for f in rep.warnings if "clipping" in f.reason]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     cores = os.cpu_count()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import welch
 
-from ngn_clarity.flaws import onsets
+from ngn_clarity.dsp import onsets
 
 
 def _mono(x: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 
 from helpers import tone
-from ngn_clarity import audio
+from ngn_clarity import audio, dsp
 
 
 @pytest.mark.parametrize("ext, fmt, subtype", [
@@ -60,6 +60,6 @@ def test_write_is_atomic_and_round_trips(tmp_path):
 
 def test_downmix_and_resample():
     x = np.stack([np.ones(100), -np.ones(100) * 0.5], axis=1).astype(np.float32)
-    np.testing.assert_allclose(audio.to_mono(x), 0.25)
-    y = audio.resample(tone(1.0, sr=48000, freq=1000)[:, 0], 48000, 44100)
+    np.testing.assert_allclose(dsp.to_mono(x), 0.25)
+    y = dsp.resample(tone(1.0, sr=48000, freq=1000)[:, 0], 48000, 44100)
     assert len(y) == 44100

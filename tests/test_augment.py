@@ -17,14 +17,16 @@ import soundfile as sf
 
 from helpers import digest, processes_mentioning, snapshot, write_tone
 from ngn_clarity import taxonomy
-from ngn_clarity.augment import AugmentSettings, augment
+from ngn_clarity.steps.augment import AugmentSettings, augment
 from ngn_clarity.cli import main
-from ngn_clarity.dataset import import_gold, organize_flawed
-from ngn_clarity.dataset.segment import segment_spans
+from ngn_clarity.steps.ingest import import_gold, organize_flawed
+from ngn_clarity.segment import segment_spans
 from ngn_clarity.layout import Layout
 from ngn_clarity.pipeline import RunSettings, run
-from ngn_clarity.records import CORRECTION_FIELDS, iter_records, read_record
-from ngn_clarity.synth import clips, default_soundfont
+from ngn_clarity.corrections import CORRECTION_FIELDS
+from ngn_clarity.records import iter_records, read_record
+from ngn_clarity.synth import clips
+from ngn_clarity.synth.voices import default_soundfont
 
 REPO = Path(__file__).resolve().parents[1]
 SF2 = str(default_soundfont())
@@ -220,7 +222,7 @@ def test_severity_and_counts_are_checked(tmp_path, capsys):
 #: not at a moment a poll happens to catch (so it can never come too late).
 _KILLED_CHILD = """
 import os, signal, sys
-from ngn_clarity import augment as step
+from ngn_clarity.steps import augment as step
 from ngn_clarity.cli import main
 
 MAIN, KILL_AFTER, done = os.getpid(), int(sys.argv[1]), [0]

@@ -14,7 +14,8 @@ import pytest
 import soundfile as sf
 
 from helpers import digest, snapshot, tone, write_tone
-from ngn_clarity import dataset, taxonomy
+from ngn_clarity import taxonomy
+from ngn_clarity.steps import ingest, suno, validate
 from ngn_clarity.cli import main
 from ngn_clarity.layout import Layout
 from ngn_clarity.records import read_record
@@ -67,7 +68,7 @@ def _gold_library(root: Path) -> Path:
 def test_import_gold_classifies_copies_and_lists_the_rest(tmp_path, layout):
     lib = _gold_library(tmp_path / "Assets" / "Targets")
     before = snapshot(lib)
-    rep = dataset.import_gold(layout, lib)
+    rep = ingest.import_gold(layout, lib)
     placed = {Path(d["dest"]).relative_to(layout.raw).as_posix(): d for d in rep.done}
     assert set(placed) == {"gold/drums/kick_001.wav", "gold/drums/snare_001.wav",
                            "gold/vocals/lead_001.wav", "gold/bass/bass_001.flac",
@@ -88,7 +89,7 @@ def test_import_gold_classifies_copies_and_lists_the_rest(tmp_path, layout):
     assert rec.original_name == "Kick 1.wav" and rec.flawed_type == "none"
     assert rec.sha256 == digest(src) and rec.origin == "import-gold"
 
-    again = dataset.import_gold(layout, lib)  # a re-run places nothing twice ...
+    again = ingest.import_gold(layout, lib)  # a re-run places nothing twice ...
     assert again.done == []
     assert len(again.warnings) == 7  # ... and recognises the 7 audio files as done
     assert all(w.reason.startswith("already in raw/ as ") for w in again.warnings)
@@ -119,7 +120,7 @@ def test_organize_flawed_parses_names_and_never_overwrites(tmp_path, layout):
     existing_hash = digest(existing)
     before = snapshot(downloads)
 
-    rep = dataset.organize_flawed(layout)
+    rep = ingest.organize_flawed(layout)
     dests = sorted(Path(d["dest"]).relative_to(layout.raw).as_posix() for d in rep.done)
     assert dests == ["flawed/bass/bass_flawed_boomy_001.wav",
                      "flawed/drums/kick_flawed_over_compressed_002.wav",
@@ -149,7 +150,7 @@ def test_organize_flawed_keeps_source_when_the_copy_fails(tmp_path, layout, monk
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(shutil, "copyfile", denied)
-    rep = dataset.organize_flawed(layout, move=True)
+    rep = ingest.organize_flawed(layout, move=True)
     assert rep.done == []
     assert "cannot copy into raw/flawed/drums/: Permission denied" in rep.skipped[0].reason
     assert src.exists()
@@ -185,7 +186,7 @@ def test_bad_input_corpus_gets_a_reason_each_and_nothing_is_lost(tmp_path, layou
     write_tone(dl / "Piano Flawed - Dark.wav", freq=100)
     before = snapshot(dl)
 
-    rep = dataset.organize_flawed(layout, dl / ".." / "downloads")
+    rep = ingest.organize_flawed(layout, dl / ".." / "downloads")
     reasons = {Path(s.path).name: s.reason for s in rep.skipped}
     assert "truncated file" in reasons["Snare Flawed - Thin truncated.wav"]
     assert reasons["Snare Flawed - Thin empty.wav"] == "empty file (0 bytes)"
@@ -213,7 +214,7 @@ def test_bad_input_corpus_gets_a_reason_each_and_nothing_is_lost(tmp_path, layou
 # --- prepare-suno --------------------------------------------------------------------------
 
 def test_prepare_suno_config_covers_every_class_with_distinct_prompts(layout):
-    cfg = dataset.prepare_suno(layout)
+    cfg = suno.prepare_suno(layout)
     on_disk = json.loads(layout.suno_config.read_text())
     assert on_disk == cfg
     assert cfg["targets"]["flawed_per_instrument"] == 100
@@ -229,7 +230,7 @@ def test_prepare_suno_config_covers_every_class_with_distinct_prompts(layout):
         example = spec["download_name"].replace("<n>", "7")
         c = taxonomy.classify(example, want_flaw=True)
         assert (c.instrument, c.flaw) == (inst, slug)
-    assert dataset.build_config() == cfg  # deterministic
+    assert suno.build_config() == cfg  # deterministic
 
 
 # --- manifest ------------------------------------------------------------------------------
@@ -266,10 +267,10 @@ def test_validate_reports_errors_and_fails(tmp_path, layout, capsys):
     shutil.copy(good, layout.raw / "flawed/drums/kick_flawed_muddy_001.wav")
     write_tone(layout.raw / "flawed/vocals/take_7.wav", seconds=2.0)
     (layout.raw / "gold/bass/readme.txt").write_text("x")
-    rep = dataset.validate(layout)
+    rep = validate.validate(layout)
     by_name = {}
     for f in rep.findings:
-        by_name.setdefault(Path(f.path).name, []).append((f.level, f.message))
+        by_name.setdefault(Path(f.path).name, []).append((f.level, f.reason))
 
     def has(name, level, text):
         return any(lv == level and text in msg for lv, msg in by_name.get(name, []))
@@ -292,15 +293,15 @@ def test_validate_reports_errors_and_fails(tmp_path, layout, capsys):
 def test_validate_passes_a_clean_tree_with_only_warnings(layout):
     write_tone(layout.raw / "gold/drums/kick_001.wav", seconds=2.0)
     write_tone(layout.raw / "flawed/drums/kick_flawed_thin_001.wav", seconds=2.0, freq=900)
-    rep = dataset.validate(layout)
+    rep = validate.validate(layout)
     assert rep.ok and rep.errors == [] and rep.warnings
     assert rep.counts["drums"] == {"gold": 1, "flawed": 1, "thin": 1}
     assert main(["dataset", "--validate", "--data-dir", str(layout.root), "-q"]) == 0
 
 
 def test_validate_flags_a_missing_tree(tmp_path):
-    rep = dataset.validate(Layout(tmp_path / "empty"))
-    assert len(rep.errors) == 10 and "missing folder" in rep.errors[0].message
+    rep = validate.validate(Layout(tmp_path / "empty"))
+    assert len(rep.errors) == 10 and "missing folder" in rep.errors[0].reason
 
 
 # --- all -----------------------------------------------------------------------------------

@@ -96,12 +96,12 @@ def _clone(src: Path, dest: Path) -> Path:
 def states(tmp_path_factory):
     """Clean starting states, reference tables and each killed command's duration."""
     from ngn_clarity.layout import Layout
-    from ngn_clarity.synth import synthesize
+    from ngn_clarity.steps.synth import SynthSettings, synthesize
 
     root = tmp_path_factory.mktemp("faults")
     synth = root / "synth"
-    synthesize(Layout(synth), per_instrument=CLIPS_PER_INSTRUMENT, seed=31, jobs=2,
-               progress=False)
+    synthesize(Layout(synth), SynthSettings(per_instrument=CLIPS_PER_INSTRUMENT, seed=31),
+               jobs=2, progress=False)
     ran = _clone(synth, root / "run")
     durations = {"run": _timed(_cmd("run", ran))}
     reference = {"seed": _tables(ran)}

@@ -10,7 +10,7 @@ import pytest
 from ngn_clarity.features.analysis import Analysis
 from ngn_clarity.features.families import FAMILIES, OCTAVES_HZ, REGIONS
 from ngn_clarity.flaws import Butterworth, Peak
-from ngn_clarity.records import EQ_CENTRES_HZ
+from ngn_clarity.corrections import EQ_CENTRES_HZ
 
 SR = 44100
 

@@ -20,10 +20,10 @@ from ngn_clarity.features import schema
 from ngn_clarity.features.analysis import Analysis
 from ngn_clarity.features.extract import describe, fingerprint
 from ngn_clarity.features.golden import SIGNALS
-from ngn_clarity.features.tables import build_tables as extract
+from ngn_clarity.steps.tables import build_tables as extract
 from ngn_clarity.layout import Layout
-from ngn_clarity.normalize import normalize
-from ngn_clarity.synth import synthesize
+from ngn_clarity.steps.normalize import normalize
+from ngn_clarity.steps.synth import SynthSettings, synthesize
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -32,8 +32,8 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 # --- schema --------------------------------------------------------------------------------
 
 def test_schemas_have_64_ordered_features_and_the_seed_header():
-    seed = schema.names("seed")
-    ext = schema.names("extended")
+    seed = schema.SCHEMAS["seed"].names
+    ext = schema.SCHEMAS["extended"].names
     assert len(seed) == len(ext) == 64
     assert seed[:22] == ext[:22]
     assert seed[0:2] == ["spectral_centroid", "spectral_flatness"]
@@ -42,10 +42,10 @@ def test_schemas_have_64_ordered_features_and_the_seed_header():
                            "zero_crossing_rate", "onset_strength", "integrated_lufs",
                            "loudness_range"]
     assert seed[22:] == [f"reserved_{i:02d}" for i in range(42)]
-    assert schema.csv_header("seed")[:3] == ["file", "subset", "instrument"]
+    assert schema.SCHEMAS["seed"].csv_header[:3] == ["file", "subset", "instrument"]
     from ngn_clarity.taxonomy import ALL_FLAW_SLUGS
 
-    for spec in schema.specs("extended")[22:]:
+    for spec in schema.SCHEMAS["extended"].specs[22:]:
         assert spec.reveals, spec.name  # every extended feature says which flaws it exposes
         assert set(spec.reveals) <= set(ALL_FLAW_SLUGS)
 
@@ -56,24 +56,24 @@ def test_each_family_computes_exactly_the_features_the_schema_gives_it():
     a = Analysis(tone(2.0, freq=440.0), 44100)
     for name in ("seed", "extended"):
         by_family: dict[str, set[str]] = {}
-        for spec in schema.specs(name):
+        for spec in schema.SCHEMAS[name].specs:
             if spec.family:
                 by_family.setdefault(spec.family, set()).add(spec.name)
         for fam, names in by_family.items():
             assert set(FAMILIES[fam](a)) == names, fam
-    used = {s.family for n in schema.SCHEMAS for s in schema.specs(n) if s.family}
+    used = {s.family for n in schema.SCHEMAS for s in schema.SCHEMAS[n].specs if s.family}
     assert used == set(FAMILIES)  # no family computes what no schema uses
 
 
 def test_feature_docs_match_the_schema():
-    assert (REPO / "docs" / "FEATURES.md").read_text() == schema.markdown()
+    assert (REPO / "docs" / "features.md").read_text() == schema.markdown()
 
 
 # --- known answers -------------------------------------------------------------------------
 
 def test_sine_known_answers():
     x = tone(2.0, sr=44100, freq=1000.0, amp=0.5)
-    v = describe(x, 44100)
+    v = describe(x, 44100, "seed")
     assert v["spectral_centroid"] == pytest.approx(1000.0, rel=0.01)
     assert v["crest_factor"] == pytest.approx(math.sqrt(2), abs=0.002)
     assert v["peak_to_avg_ratio"] == pytest.approx(math.pi / 2, abs=0.002)
@@ -188,13 +188,13 @@ def test_degenerate_inputs_give_defined_finite_values(case, name):
 @pytest.mark.parametrize("name", ["seed", "extended"])
 def test_golden_vectors(name):
     golden = json.loads((GOLDEN / f"{name}.json").read_text())
-    assert golden["schema_version"] == schema.SCHEMA_VERSIONS[name]
+    assert golden["schema_version"] == schema.SCHEMAS[name].version
     assert set(golden["signals"]) == set(SIGNALS)
     tol = golden["tolerance"]
     for sig, entry in golden["signals"].items():
         samples, sr = SIGNALS[sig][1]()
         vec, _ = fingerprint(samples, sr, name)
-        want = np.array([entry["features"][n] for n in schema.names(name)])
+        want = np.array([entry["features"][n] for n in schema.SCHEMAS[name].names])
         np.testing.assert_allclose(vec, want, rtol=tol["rtol"], atol=tol["atol"],
                                    err_msg=f"{name}/{sig}")
 
@@ -204,7 +204,7 @@ def test_golden_vectors(name):
 @pytest.fixture(scope="module")
 def normalized(tmp_path_factory) -> Layout:
     layout = Layout(tmp_path_factory.mktemp("features") / "data")
-    synthesize(layout, per_instrument=2, seed=5, jobs=1, progress=False)
+    synthesize(layout, SynthSettings(per_instrument=2, seed=5), jobs=1, progress=False)
     write_tone(layout.raw / "gold/keys/keys_900.wav", seconds=2.0, freq=440)  # no record
     write_tone(layout.raw / "flawed/keys/Keys Dark take.wav", seconds=2.0, freq=220)
     assert normalize(layout, jobs=1, progress=False).report.ok
@@ -216,7 +216,7 @@ def test_extract_writes_the_seed_tables(normalized):
     res = extract(layout, "seed", jobs=1, progress=False)
     assert res.report.ok and res.rows == 22
     df = pd.read_csv(layout.features / "features.csv")
-    assert list(df.columns) == schema.csv_header("seed") and df.shape == (22, 67)
+    assert list(df.columns) == schema.SCHEMAS["seed"].csv_header and df.shape == (22, 67)
     assert df.iloc[:, 3:].shape[1] == 64 and np.isfinite(df.iloc[:, 3:].to_numpy()).all()
     assert (df["reserved_41"] == 0.0).all()
     pkl = pd.read_pickle(layout.features / "features.pkl")
@@ -238,7 +238,7 @@ def test_extract_writes_the_seed_tables(normalized):
 
     table = load_training_table(layout.root)
     assert len(table) == 22 and "flawed_type" in table and "remove_jitter_ms" in table
-    assert list(table.columns[:67]) == schema.csv_header("seed")
+    assert list(table.columns[:67]) == schema.SCHEMAS["seed"].csv_header
     meta = json.loads((layout.features / "feature_metadata.json").read_text())
     assert meta["schema"] == "seed" and len(meta["features"]) == 64
     assert meta["counts"]["nan"] == 0 and meta["counts"]["total_floats"] == 22 * 64
@@ -257,7 +257,7 @@ def test_extract_extended_in_parallel_equals_serial(normalized):
     again = extract(layout, "extended", jobs=2, progress=False)  # all from the cache
     assert (again.computed, again.cached) == (0, 22)
     pd.testing.assert_frame_equal(pd.read_pickle(layout.features / "features.pkl"), serial)
-    assert list(serial.columns) == schema.csv_header("extended")
+    assert list(serial.columns) == schema.SCHEMAS["extended"].csv_header
     assert serial["octave_250_db"].nunique() > 1 and (serial["octave_250_db"] < 0).all()
 
 
@@ -303,7 +303,7 @@ def test_features_cli_json_per_file(tmp_path, capsys):
     bad.write_text("no")
     assert main(["features", str(a), str(bad), "--json", "--schema", "extended"]) == 1
     first, second = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert first["file"] == str(a) and list(first["features"]) == schema.names("extended")
+    assert first["file"] == str(a) and list(first["features"]) == schema.SCHEMAS["extended"].names
     assert first["features"]["spectral_centroid"] == pytest.approx(1000, rel=0.01)
     assert "error" in second
 

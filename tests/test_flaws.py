@@ -10,10 +10,12 @@ from scipy.signal import welch
 
 from flawmetrics import named_quantity, onset_shift_ms
 from ngn_clarity import flaws, taxonomy
-from ngn_clarity.flaws import (Bitcrush, Limiter, Peak, Shaper, SliceJitter, crest_db,
-                               eq_response_db, make_flawed)
-from ngn_clarity.records import CORRECTION_FIELDS, EQ_CENTRES_HZ
-from ngn_clarity.synth import clips, default_soundfont
+from ngn_clarity.corrections import CORRECTION_FIELDS, EQ_CENTRES_HZ
+from ngn_clarity.dsp import crest_db
+from ngn_clarity.flaws import (Bitcrush, Limiter, Peak, Shaper, SliceJitter, eq_response_db,
+                               make_flawed)
+from ngn_clarity.synth import clips
+from ngn_clarity.synth.voices import default_soundfont
 
 SF2 = str(default_soundfont())
 GOLDS_PER_CASE = 2

@@ -9,15 +9,16 @@ import pytest
 
 from ngn_clarity import taxonomy
 from ngn_clarity.cli import main
-from ngn_clarity.features.tables import build_tables
+from ngn_clarity.steps.tables import build_tables
 from ngn_clarity.layout import Layout
 from ngn_clarity.model.evaluate import (Data, grouped_splits, out_of_fold, source_family,
                                         source_splits)
-from ngn_clarity.model.onnx_export import OnnxModels
-from ngn_clarity.model.train import TrainSettings, load, train
+from ngn_clarity.model.predict import OnnxModels
+from ngn_clarity.model.artifacts import load
+from ngn_clarity.model.train import TrainSettings, train
 from ngn_clarity.pipeline import RunSettings, run
-from ngn_clarity.records import CORRECTION_FIELDS
-from ngn_clarity.synth import synthesize
+from ngn_clarity.corrections import CORRECTION_FIELDS
+from ngn_clarity.steps.synth import SynthSettings, synthesize
 
 SETTINGS = TrainSettings(cv=3, n_estimators=80, seed=1, jobs=2)
 FAMILIES = {"tone": ("muddy", "harsh", "nasal", "boxy", "over_sibilant", "boomy"),
@@ -29,8 +30,8 @@ FAMILIES = {"tone": ("muddy", "harsh", "nasal", "boxy", "over_sibilant", "boomy"
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     layout = Layout(tmp_path_factory.mktemp("model") / "data")
-    synthesize(layout, per_instrument=30, flawed_per_instrument=60, seed=21, jobs=2,
-               progress=False)
+    synthesize(layout, SynthSettings(per_instrument=30, flawed_per_instrument=60, seed=21),
+               jobs=2, progress=False)
     assert run(layout, RunSettings(jobs=2, schema="extended"), progress=False).ok
     lines: list[str] = []
     model = train(layout, SETTINGS, say=lines.append)
@@ -124,7 +125,7 @@ def test_bench_and_predict_cli(trained, tmp_path, capsys):
     assert [t["class"] for t in good["top"]][0] == good["flaw"] and len(good["top"]) == 3
     probs = [t["probability"] for t in good["top"]]
     assert probs == sorted(probs, reverse=True) and probs[0] == good["confidence"]
-    from ngn_clarity.model.onnx_export import CORRECTIONS_FOR_FLAW
+    from ngn_clarity.corrections import CORRECTIONS_FOR_FLAW
 
     assert set(good["corrections"]) == set(CORRECTIONS_FOR_FLAW.get(good["flaw"], ()))
     assert "not an audio file" in err["error"]

@@ -17,7 +17,7 @@ import soundfile as sf
 from helpers import processes_mentioning, snapshot, tone, write_tone
 from ngn_clarity import audio, loudness
 from ngn_clarity.cli import main
-from ngn_clarity.normalize import NormalizeSettings, normalize, verify
+from ngn_clarity.steps.normalize import NormalizeSettings, normalize, verify
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -13,9 +13,10 @@ import pytest
 
 from helpers import copy_raw, processes_mentioning, write_tone
 from ngn_clarity.cli import main
+from ngn_clarity.gain import NormalizeSettings
 from ngn_clarity.layout import Layout
 from ngn_clarity.pipeline import RunSettings, format_summary, run
-from ngn_clarity.synth import synthesize
+from ngn_clarity.steps.synth import SynthSettings, synthesize
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -24,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 def rendered(tmp_path_factory) -> Path:
     """Raw audio of 20 embedded clips, rendered once; tests copy it."""
     root = tmp_path_factory.mktemp("rendered") / "data"
-    synthesize(Layout(root), per_instrument=2, seed=11, jobs=1, progress=False)
+    synthesize(Layout(root), SynthSettings(per_instrument=2, seed=11), jobs=1, progress=False)
     return root
 
 
@@ -35,11 +36,11 @@ def _tables(layout: Layout) -> dict[str, bytes]:
 
 def test_run_end_to_end_then_only_what_changed(rendered, tmp_path):
     layout = copy_raw(rendered, tmp_path / "data")
-    first = run(layout, RunSettings(jobs=1), progress=False)
+    first = run(layout, RunSettings(jobs=1, schema="seed"), progress=False)
     assert first.ok
     s = first.summary
-    assert (s["gold"], s["flawed"], s["total"], s["total_floats"]) == (10, 10, 20, 1280)
-    assert (s["valid"], s["nan"], s["inf"], s["ready"]) == (20, 0, 0, True)
+    assert (s.gold, s.flawed, s.total, s.total_floats) == (10, 10, 20, 1280)
+    assert (s.valid, s.nan, s.inf, s.ready) == (20, 0, 0, True)
     text = format_summary(s)
     assert "Total floats:   1,280 (20 x 64" in text and "Ready for training: ✓" in text
     assert "features.csv" in text
@@ -48,7 +49,7 @@ def test_run_end_to_end_then_only_what_changed(rendered, tmp_path):
     before = _tables(layout)
     stamps = {p.name: p.stat().st_mtime_ns for p in layout.features.glob("*.*")
               if p.name != "normalization_log.json"}
-    again = run(layout, RunSettings(jobs=1), progress=False, say=lines.append)
+    again = run(layout, RunSettings(jobs=1, schema="seed"), progress=False, say=lines.append)
     assert again.ok and _tables(layout) == before and again.summary == s
     assert {p.name: p.stat().st_mtime_ns for p in layout.features.glob("*.*")
             if p.name != "normalization_log.json"} == stamps  # nothing rewritten
@@ -61,22 +62,24 @@ def test_run_end_to_end_then_only_what_changed(rendered, tmp_path):
     write_tone(layout.raw / "gold/bass/bass_101.wav", seconds=2.0, freq=55)
     write_tone(layout.raw / "flawed/bass/bass_flawed_boomy_101.wav", seconds=2.0, freq=80)
     lines.clear()
-    grown = run(layout, RunSettings(jobs=1), progress=False, say=lines.append)
-    assert grown.summary["total"] == 22
+    grown = run(layout, RunSettings(jobs=1, schema="seed"), progress=False, say=lines.append)
+    assert grown.summary.total == 22
     assert lines[0].endswith("2 file(s) hashed")
     assert lines[1] == "clips: 2 file(s) decoded in 2 task(s)"  # one decode per new clip
     assert lines[2].startswith("normalize: 2 normalized, 20 up to date")
     assert lines[3].startswith("extract (seed): 2 analysed, 20 from cache")
 
     lines.clear()
-    run(layout, RunSettings(jobs=1, target_lufs=-20.0), progress=False, say=lines.append)
+    quieter = NormalizeSettings(target_lufs=-20.0)
+    run(layout, RunSettings(jobs=1, schema="seed", normalize=quieter), progress=False,
+        say=lines.append)
     assert lines[0].endswith("0 file(s) hashed")
     assert lines[1] == "clips: 22 file(s) decoded in 22 task(s)"
     assert lines[2].startswith("normalize: 22 normalized")
     assert lines[3].startswith("extract (seed): 22 analysed")  # processed audio changed
 
     lines.clear()
-    run(layout, RunSettings(jobs=1, target_lufs=-20.0, schema="extended"), progress=False,
+    run(layout, RunSettings(jobs=1, normalize=quieter, schema="extended"), progress=False,
         say=lines.append)
     assert lines[1] == "clips: 0 file(s) decoded in 22 task(s)"  # reads processed/ only
     assert lines[2].startswith("normalize: 0 normalized")
@@ -188,11 +191,11 @@ def test_the_summary_is_not_ready_when_a_table_is_not_the_one_its_metadata_vouch
     from ngn_clarity.pipeline import build_summary
 
     layout = copy_raw(rendered, tmp_path / "data")
-    assert run(layout, RunSettings(jobs=1), progress=False).summary["ready"]
+    assert run(layout, RunSettings(jobs=1, schema="seed"), progress=False).summary.ready
     with open(layout.features / "features.csv", "a") as f:
         f.write("x\n")
-    s = build_summary(layout, RunSettings(), [])
-    assert not s["ready"] and s["total"] == 0
-    assert "features.csv is not the table its metadata describes" in s["not_ready_because"][0]
+    s = build_summary(layout, RunSettings(schema="seed"), [])
+    assert not s.ready and s.total == 0
+    assert "features.csv is not the table its metadata describes" in s.not_ready_because[0]
     s = build_summary(layout, RunSettings(schema="extended"), [])
-    assert not s["ready"]
+    assert not s.ready

@@ -29,9 +29,10 @@ from ngn_clarity.errors import BusyError, DiskFullError, OutputError
 from ngn_clarity.features.tables import load_training_table
 from ngn_clarity.fsutil import DataLock
 from ngn_clarity.layout import Layout
-from ngn_clarity.normalize import NormalizeSettings, normalize_samples, verify
+from ngn_clarity.gain import NormalizeSettings, normalize_samples
+from ngn_clarity.steps.normalize import verify
 from ngn_clarity.pipeline import RunSettings, run
-from ngn_clarity.synth import synthesize
+from ngn_clarity.steps.synth import SynthSettings, synthesize
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -39,7 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("rendered") / "data"
-    synthesize(Layout(root), per_instrument=2, seed=12, jobs=1, progress=False)
+    synthesize(Layout(root), SynthSettings(per_instrument=2, seed=12), jobs=1, progress=False)
     return root
 
 
@@ -181,7 +182,7 @@ def test_a_failed_or_killed_train_leaves_the_previous_model_whole(own_audio, mon
     def dies(*a, **k):
         raise RuntimeError("killed while drawing the confusion matrix")
 
-    monkeypatch.setattr(train_mod, "confusion_png", dies)
+    monkeypatch.setattr(train_mod.figures, "confusion", dies)
     with pytest.raises(RuntimeError):
         train_mod.train(layout, train_mod.TrainSettings(n_estimators=12, schema="seed"))
     assert _model_files(layout) == before
@@ -193,7 +194,7 @@ def test_a_failed_or_killed_train_leaves_the_previous_model_whole(own_audio, mon
 @pytest.mark.parametrize("sr", [44100, 48000])
 def test_audible_fraction_known_answers(sr):
     """Energy shares of known mixtures: a tone under 20 Hz and one above, DC and a tone."""
-    from ngn_clarity.dataset.validate import audible_fraction
+    from ngn_clarity.checks import audible_fraction
 
     t = np.arange(sr * 3) / sr
     low, high = np.sin(2 * np.pi * 6 * t), np.sin(2 * np.pi * 440 * t)
@@ -206,22 +207,23 @@ def test_audible_fraction_known_answers(sr):
 
 
 def test_dc_only_clip_is_refused_and_an_offset_warned(tmp_path):
-    from ngn_clarity.dataset.validate import audio_checks
+    from ngn_clarity.checks import audio_checks
 
     dc = np.full((44100 * 2, 1), 0.5, dtype=np.float32)
     checked = audio_checks(dc, 44100)
-    assert not checked["usable"]
-    assert checked["findings"][0][1].startswith("no audible content: 100.0 % of the energy is "
-                                                "DC or below 20 Hz")
+    assert not checked.usable
+    assert checked.findings[0][1].startswith("no audible content: 100.0 % of the energy is "
+                                             "DC or below 20 Hz")
     t = np.arange(44100 * 2) / 44100
     infrasound = (0.5 * np.sin(2 * np.pi * 8 * t))[:, None].astype(np.float32)
-    assert not audio_checks(infrasound, 44100)["usable"]
+    assert not audio_checks(infrasound, 44100).usable
     sub = (0.5 * np.sin(2 * np.pi * 35 * t))[:, None].astype(np.float32)  # a low bass note
-    assert audio_checks(sub, 44100) == {"usable": True, "findings": []}
+    assert audio_checks(sub, 44100).to_dict() == {"usable": True, "findings": []}
     offset = (0.3 * np.sin(2 * np.pi * 440 * t) + 0.05)[:, None].astype(np.float32)
     checked = audio_checks(offset, 44100)
-    assert checked["usable"]
-    assert checked["findings"] == [["warning", "DC offset of -26.0 dBFS (over -40 dBFS)"]]
+    assert checked.usable
+    assert checked.to_dict()["findings"] == [["warning", "DC offset of -26.0 dBFS (over -40 "
+                                                         "dBFS)"]]
 
     layout = Layout(tmp_path / "d")
     layout.init()
@@ -273,9 +275,11 @@ def test_a_second_writer_is_told_who_holds_the_folder(tmp_path, capsys):
     layout.init()
     write_tone(layout.raw / "gold/drums/kick_001.wav", seconds=2.0, freq=60)
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from ngn_clarity.fsutil import DataLock\n"
+        "import pathlib, sys, time; from ngn_clarity.fsutil import DataLock\n"
         f"with DataLock({str(layout.root)!r}):\n"
-        "    print('held', flush=True); time.sleep(3)")], stdout=subprocess.PIPE, text=True)
+        "    print('held', flush=True); time.sleep(3)\n"
+        f"    pathlib.Path({str(tmp_path / 'released')!r}).touch()  # the last thing it does "
+        "holding the lock")], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
     try:
         t0 = time.monotonic()
@@ -290,7 +294,7 @@ def test_a_second_writer_is_told_who_holds_the_folder(tmp_path, capsys):
         # --wait waits for the holder, then does the work
         assert main(["normalize", "--normalize", "--wait", "--data-dir", str(layout.root),
                      "-q", "--jobs", "1"]) == 0
-        assert holder.poll() is not None  # it only got the lock once the holder was done
+        assert (tmp_path / "released").exists()  # it got the lock only once the holder let go
     finally:
         holder.wait()
     # readers take no lock

@@ -16,14 +16,14 @@ from ngn_clarity.layout import Layout
 from ngn_clarity.model.train import TrainSettings, train
 from ngn_clarity.pipeline import RunSettings, run
 from ngn_clarity.report import write_report
-from ngn_clarity.synth import synthesize
+from ngn_clarity.steps.synth import SynthSettings, synthesize
 
 
 @pytest.fixture(scope="module")
 def reported(tmp_path_factory) -> Layout:
     layout = Layout(tmp_path_factory.mktemp("report") / "data")
-    synthesize(layout, per_instrument=12, flawed_per_instrument=24, seed=3, jobs=2,
-               progress=False)
+    synthesize(layout, SynthSettings(per_instrument=12, flawed_per_instrument=24, seed=3),
+               jobs=2, progress=False)
     write_tone(layout.raw / "gold/bass/bass_900.wav", seconds=0.05)  # refused: too short
     run(layout, RunSettings(jobs=2, schema="extended"), progress=False)
     train(layout, TrainSettings(cv=2, n_estimators=20, jobs=2, leave_source_out=False))

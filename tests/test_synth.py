@@ -9,12 +9,16 @@ import pytest
 import soundfile as sf
 
 from helpers import digest, write_tone
-from ngn_clarity import dataset, taxonomy
+from ngn_clarity import taxonomy
+from ngn_clarity.steps import manifest, validate
 from ngn_clarity.cli import main
 from ngn_clarity.layout import Layout
 from ngn_clarity.records import read_record
 from flawmetrics import named_quantity
-from ngn_clarity.synth import CORRECTION_FIELDS, clips, default_soundfont, synthesize
+from ngn_clarity.corrections import CORRECTION_FIELDS
+from ngn_clarity.steps.synth import SynthSettings, synthesize
+from ngn_clarity.synth import clips
+from ngn_clarity.synth.voices import default_soundfont
 
 SF2 = str(default_soundfont())
 
@@ -22,7 +26,7 @@ SF2 = str(default_soundfont())
 @pytest.fixture(scope="module")
 def small_set(tmp_path_factory) -> Layout:
     layout = Layout(tmp_path_factory.mktemp("synth") / "data")
-    rep = synthesize(layout, per_instrument=5, seed=7, jobs=2, progress=False)
+    rep = synthesize(layout, SynthSettings(per_instrument=5, seed=7), jobs=2, progress=False)
     assert rep.ok, rep.skipped
     return layout
 
@@ -55,16 +59,16 @@ def test_counts_names_and_labels(small_set):
 
 
 def test_no_silent_or_clipped_file(small_set):
-    rep = dataset.validate(small_set)
+    rep = validate.validate(small_set)
     assert rep.errors == []
-    assert not [f for f in rep.warnings if "clipping" in f.message or "short" in f.message]
+    assert not [f for f in rep.warnings if "clipping" in f.reason or "short" in f.reason]
 
 
 def test_same_seed_gives_bit_identical_files(small_set, tmp_path):
     again = Layout(tmp_path / "again")
-    synthesize(again, per_instrument=5, seed=7, jobs=1, progress=False)
+    synthesize(again, SynthSettings(per_instrument=5, seed=7), jobs=1, progress=False)
     other = Layout(tmp_path / "other")
-    synthesize(other, per_instrument=5, seed=8, jobs=1, progress=False)
+    synthesize(other, SynthSettings(per_instrument=5, seed=8), jobs=1, progress=False)
 
     def hashes(layout):
         return {p.relative_to(layout.raw).as_posix(): digest(p)
@@ -78,11 +82,11 @@ def test_rerun_is_up_to_date_and_never_overwrites(tmp_path):
     layout = Layout(tmp_path / "d")
     foreign = write_tone(layout.raw_dir("gold", "bass") / "bass_001.wav", freq=55)
     before = digest(foreign)
-    rep = synthesize(layout, per_instrument=2, seed=1, jobs=1, progress=False)
+    rep = synthesize(layout, SynthSettings(per_instrument=2, seed=1), jobs=1, progress=False)
     assert digest(foreign) == before
     assert [Path(s.path).name for s in rep.skipped] == ["bass_001.wav"]
     assert "not overwritten" in rep.skipped[0].reason
-    again = synthesize(layout, per_instrument=2, seed=1, jobs=1, progress=False)
+    again = synthesize(layout, SynthSettings(per_instrument=2, seed=1), jobs=1, progress=False)
     assert all(r["status"] == "up_to_date" for r in again.done)
 
 
@@ -123,5 +127,5 @@ def test_synth_cli(tmp_path, capsys):
     assert main(["synth", "--soundfont", str(tmp_path / "missing.sf2"),
                  "--data-dir", str(data)]) == 1
     assert "does not exist" in capsys.readouterr().err
-    m = json.loads(json.dumps(dataset.build_manifest(Layout(data))))
+    m = json.loads(json.dumps(manifest.build_manifest(Layout(data))))
     assert m["summary"]["total"] == 10

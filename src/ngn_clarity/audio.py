@@ -3,8 +3,11 @@
 * :func:`read` decodes WAV, FLAC, AIFF, OGG/Vorbis and MP3 (any bit depth, float, 8-192 kHz,
   1-8 channels) with libsndfile (``soundfile``) to ``float32`` of shape ``(frames, channels)``.
 * :func:`info` reads only the header.
-* :func:`write` writes atomically (temp file + rename); the default is 32-bit float WAV.
-* :func:`resample` (soxr, "HQ") and :func:`to_mono` are the array helpers every step shares.
+* :func:`write` writes atomically (temp file + rename); the default is 32-bit float WAV;
+  :func:`encode_wav` gives a WAV file's bytes (to hash before writing).
+
+The array helpers (downmix, resampling) are in :mod:`ngn_clarity.dsp`, the checks on decoded
+samples in :mod:`ngn_clarity.checks`.
 
 Anything that cannot be used raises :class:`AudioError`, whose message is a one-line reason.
 """
@@ -23,11 +26,12 @@ import numpy as np
 import soundfile as sf
 
 from . import settings
+from .checks import content_problem
 from .errors import AudioError, DiskFullError, output_error
 from .fsutil import atomic_path, os_reason
 
-__all__ = ["AUDIO_EXTENSIONS", "AudioError", "AudioInfo", "content_problem", "encode_wav",
-           "info", "is_audio_name", "read", "read_usable", "resample", "to_mono", "write"]
+__all__ = ["AUDIO_EXTENSIONS", "AudioError", "AudioInfo", "encode_wav", "info",
+           "is_audio_name", "read", "read_usable", "write"]
 
 #: Extensions the pipeline reads (lower case, with the dot).
 AUDIO_EXTENSIONS: tuple[str, ...] = (".wav", ".flac", ".aif", ".aiff", ".ogg", ".mp3")
@@ -176,11 +180,26 @@ _PCM_BYTES = {"PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "D
 
 
 def read(path: str | os.PathLike) -> tuple[np.ndarray, int]:
-    """Decode a file to ``float32`` samples of shape ``(frames, channels)`` and its rate.
+    """Decode a file (WAV, FLAC, AIFF, OGG, MP3).
 
-    Raises :class:`AudioError` for anything unusable: missing, empty, not audio, truncated,
-    unsupported rate or channel count. NaN/Inf samples are *not* an error here (a caller that
-    needs finite audio checks with :func:`content_problem`).
+    Parameters
+    ----------
+    path : path
+        The file.
+
+    Returns
+    -------
+    samples : np.ndarray
+        ``float32`` of shape ``(frames, channels)``.
+    sample_rate : int
+
+    Raises
+    ------
+    AudioError
+        For anything unusable: missing, empty, not audio, truncated, unsupported rate or
+        channel count. NaN/Inf samples are *not* an error here (a caller that needs finite
+        audio checks with :func:`~ngn_clarity.checks.content_problem`, or calls
+        :func:`read_usable`).
     """
     i = info(path)
     try:
@@ -199,23 +218,6 @@ def read_usable(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     if problem:
         raise AudioError(path, problem)
     return samples, sr
-
-
-def content_problem(samples: np.ndarray) -> str | None:
-    """One-line reason why decoded samples cannot be used, or ``None`` if they can.
-
-    Flags non-finite samples (NaN/Inf) and digital silence (peak <= settings.SILENCE_PEAK).
-    """
-    if samples.size == 0:
-        return "no audio frames (empty data)"
-    finite = np.isfinite(samples)
-    if not finite.all():
-        bad = int(samples.size - np.count_nonzero(finite))
-        return f"{bad} non-finite sample(s) (NaN/Inf)"
-    peak = float(np.max(np.abs(samples)))
-    if peak <= settings.SILENCE_PEAK:
-        return "digital silence (peak at or below -120 dBFS)"
-    return None
 
 
 _FORMATS = {".wav": "WAV", ".flac": "FLAC", ".aif": "AIFF", ".aiff": "AIFF", ".ogg": "OGG"}
@@ -255,22 +257,3 @@ def encode_wav(samples: np.ndarray, sample_rate: int, subtype: str = "PCM_24") -
     buf = io.BytesIO()
     sf.write(buf, samples, int(sample_rate), subtype=subtype, format="WAV")
     return buf.getvalue()
-
-
-def to_mono(samples: np.ndarray) -> np.ndarray:
-    """Average of the channels: ``(frames, channels)`` -> ``(frames,)`` (float32)."""
-    if samples.ndim == 1:
-        return samples.astype(np.float32, copy=False)
-    x = samples.astype(np.float32, copy=False)
-    if x.shape[1] == 1:
-        return np.ascontiguousarray(x[:, 0])
-    return x @ np.full(x.shape[1], 1.0 / x.shape[1], dtype=np.float32)
-
-
-def resample(samples: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:
-    """Resample with soxr ("HQ": 20-bit, linear phase), along axis 0; no-op at equal rates."""
-    if sr_from == sr_to:
-        return samples
-    import soxr
-
-    return soxr.resample(samples, sr_from, sr_to, quality="HQ").astype(np.float32, copy=False)

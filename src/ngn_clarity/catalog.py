@@ -26,7 +26,7 @@ from . import taxonomy
 from .errors import RecordError
 from .fsutil import FileHashes, os_reason
 from .layout import Clip, Layout
-from .outcome import Skipped
+from .outcome import Finding
 from .records import ClipRecord, labels_from_name, read_record
 
 
@@ -59,7 +59,7 @@ class Entry:
 class Catalog:
     layout: Layout
     entries: list[Entry] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
+    skipped: list[Finding] = field(default_factory=list)
     """Paths under raw/ that are not clips (hidden, stray, not audio), with the reason."""
     hashed: int = 0
     """Files read to hash them in this scan (0 on a re-run with nothing changed)."""

@@ -7,14 +7,20 @@ the caller. The task function must be a
 module-level function of picklable arguments that reads and writes only through the paths it
 is given, so a Dask worker on another machine runs it unchanged as long as it sees the same
 data path (a shared file system). Results are small (log entries, 64 floats), never audio, so
-memory stays flat in the number of files.
+memory stays flat in the number of files. :func:`progress_bar` shows how far they are.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
+import signal
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterator, Sequence
+
+from threadpoolctl import threadpool_limits
+from tqdm import tqdm
 
 #: At most this many tasks per worker are in flight; the rest wait (bounded memory).
 _IN_FLIGHT_PER_WORKER = 16
@@ -29,13 +35,8 @@ def die_with_parent() -> None:
     * On Linux, ask the kernel to kill this worker when its parent dies, so ``kill -9`` of a
       run does not leave workers waiting forever.
     """
-    from threadpoolctl import threadpool_limits
-
     threadpool_limits(1)
     try:
-        import ctypes
-        import signal
-
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         if os.getppid() == 1:  # the parent died before prctl took effect
@@ -45,7 +46,19 @@ def die_with_parent() -> None:
 
 
 def default_jobs() -> int:
+    """Worker processes when ``--jobs`` is not given: every core."""
     return os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def progress_bar(total: int, desc: str, show: bool = True, unit: str = "clip") -> Iterator[Any]:
+    """A tqdm bar on a terminal (none in logs and pipes, none when ``show`` is False)."""
+    bar = tqdm(total=total, desc=desc, unit=unit, disable=None if show else True,
+               leave=False)
+    try:
+        yield bar
+    finally:
+        bar.close()
 
 
 def run_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, jobs: int | None = None,

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from .errors import BusyError, OutputError, output_error
-from .outcome import Skipped
+from .outcome import Finding
 
 _CHUNK = 1 << 20
 #: Prefix of every temporary file this package creates (see the module doc).
@@ -296,7 +296,7 @@ def copy_no_clobber(src: str | os.PathLike | None, dest: str | os.PathLike,
             tmp.unlink()
 
 
-def walk_files(root: str | os.PathLike, skipped: list[Skipped] | None = None) -> Iterator[Path]:
+def walk_files(root: str | os.PathLike, skipped: list[Finding] | None = None) -> Iterator[Path]:
     """Yield regular files below ``root`` in sorted order, following links safely.
 
     Hidden entries (names starting with ".") are reported, not walked, except this package's
@@ -313,23 +313,23 @@ def walk_files(root: str | os.PathLike, skipped: list[Skipped] | None = None) ->
         try:
             st = folder.stat()
         except OSError as e:
-            sink.append(Skipped(str(folder), os_reason(e)))
+            sink.append(Finding(str(folder), os_reason(e)))
             return
         key = (st.st_dev, st.st_ino)
         if key in seen:
-            sink.append(Skipped(str(folder), "folder already visited through a link (loop?)"))
+            sink.append(Finding(str(folder), "folder already visited through a link (loop?)"))
             return
         seen.add(key)
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as e:
-            sink.append(Skipped(str(folder), os_reason(e)))
+            sink.append(Finding(str(folder), os_reason(e)))
             return
         for entry in entries:
             path = Path(entry.path)
             if entry.name.startswith("."):
                 if not is_own_temporary(entry.name):
-                    sink.append(Skipped(str(path), "hidden file or folder (name starts with '.')"))
+                    sink.append(Finding(str(path), "hidden file or folder (name starts with '.')"))
                 continue
             try:
                 is_dir = entry.is_dir(follow_symlinks=True)
@@ -337,16 +337,16 @@ def walk_files(root: str | os.PathLike, skipped: list[Skipped] | None = None) ->
                 if entry.is_symlink():
                     os.stat(path)  # raises for loops and dangling links
             except OSError as e:
-                sink.append(Skipped(str(path), os_reason(e)))
+                sink.append(Finding(str(path), os_reason(e)))
                 continue
             if is_dir:
                 yield from visit(path)
             elif is_file:
                 yield path
             elif entry.is_symlink():
-                sink.append(Skipped(str(path), "symbolic link to nothing usable"))
+                sink.append(Finding(str(path), "symbolic link to nothing usable"))
             else:
-                sink.append(Skipped(str(path), "not a regular file"))
+                sink.append(Finding(str(path), "not a regular file"))
 
     yield from visit(root)
 

@@ -37,7 +37,7 @@ from . import settings, taxonomy
 from .audio import is_audio_name
 from .errors import DataDirError
 from .fsutil import DataLock, is_own_temporary, remove_stale_parts, walk_files
-from .outcome import Skipped
+from .outcome import Finding
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
@@ -165,7 +165,7 @@ class Layout:
 
     def norm_state_path(self, clip: Clip) -> Path:
         """The clip's normalization state, which vouches for its processed copy (see
-        :mod:`ngn_clarity.normalize`); it lives and dies with ``processed/``."""
+        :mod:`ngn_clarity.state`); it lives and dies with ``processed/``."""
         return self.processed / ".state" / clip.subset / clip.instrument / f"{clip.rel}.json"
 
     def tree_dirs(self) -> list[Path]:
@@ -215,7 +215,7 @@ class Layout:
 
     # --- discovery -------------------------------------------------------------------------
     def iter_clips(self, top: str = "raw",
-                   skipped: list[Skipped] | None = None) -> Iterator[Clip]:
+                   skipped: list[Finding] | None = None) -> Iterator[Clip]:
         """Audio files under ``raw/`` (or ``processed/``) in a stable order.
 
         Files outside ``<subset>/<instrument>/``, and non-audio files, go to ``skipped``
@@ -229,10 +229,10 @@ class Layout:
             rel = path.relative_to(base).parts
             if len(rel) < 3 or rel[0] not in taxonomy.SUBSETS \
                     or rel[1] not in taxonomy.INSTRUMENTS:
-                sink.append(Skipped(str(path), f"not under {top}/<gold|flawed>/<instrument>/"))
+                sink.append(Finding(str(path), f"not under {top}/<gold|flawed>/<instrument>/"))
                 continue
             if not is_audio_name(path):
                 ext = path.suffix or "no extension"
-                sink.append(Skipped(str(path), f"not an audio file name ({ext})"))
+                sink.append(Finding(str(path), f"not an audio file name ({ext})"))
                 continue
             yield Clip(path, rel[0], rel[1], "/".join(rel[2:]))

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import pyebur128 as ebu
+import soxr
 
 from .errors import LoudnessError, SilentAudioError
 from .units import amplitude_db
@@ -67,8 +68,6 @@ STEP_MS = 100
 ABSOLUTE_GATE_LUFS = -70.0
 
 def _engine() -> str:
-    import soxr
-
     return (f"libebur128 {ebu.get_libebur128_version()} via pyebur128 {ebu.__version__}; "
             f"true peak: soxr {soxr.__version__} HQ 4x")
 
@@ -192,8 +191,6 @@ def true_peak(x: np.ndarray, sample_rate: int) -> float:
     factor = 4 if sample_rate < 96000 else 2 if sample_rate < 192000 else 1
     if factor == 1:
         return float(np.max(np.abs(x)))
-    import soxr
-
     stream = soxr.ResampleStream(sample_rate, sample_rate * factor, x.shape[1],
                                  dtype="float32", quality="HQ")
     peak, n = 0.0, x.shape[0]
@@ -229,8 +226,28 @@ def measure(samples: np.ndarray, sample_rate: int, *, mono_as_dual: bool = True,
             true_peak: bool = True) -> LoudnessReport:
     """Measure ``(frames, channels)`` (or ``(frames,)``) float audio. See the module doc.
 
-    ``true_peak=False`` skips the oversampling (about half the time of a short clip) and
-    reports ``true_peak_dbtp=None``, for callers that know it otherwise.
+    Parameters
+    ----------
+    samples : np.ndarray
+        Float audio, frames first.
+    sample_rate : int
+        Its rate (Hz).
+    mono_as_dual : bool
+        Measure one channel as dual mono (as if sent to both speakers; the pipeline's rule).
+    true_peak : bool
+        False skips the oversampling (about half the time of a short clip) and reports
+        ``true_peak_dbtp=None``, for callers that know it otherwise.
+
+    Returns
+    -------
+    LoudnessReport
+        Integrated loudness, LRA, true and sample peak, momentary and short-term maxima,
+        flags, and the per-hop energies.
+
+    Raises
+    ------
+    SilentAudioError
+        When every gating block is below the -70 LUFS absolute gate.
     """
     x = _as_frames(samples)
     frames, channels = x.shape

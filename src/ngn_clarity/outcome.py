@@ -1,18 +1,33 @@
-"""What a step did: the files it handled and the ones it skipped, each with a reason."""
+"""What a step did: the files it handled, and a :class:`Finding` for each one it passed over
+or wants a user to look at (no I/O, no internal dependency)."""
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
+
+#: Levels of a finding: ``error`` (the file was skipped or refused), ``warning`` (worth
+#: knowing; it did not stop the file).
+LEVELS: tuple[str, ...] = ("error", "warning")
 
 
 @dataclass(frozen=True)
-class Skipped:
-    """A path that a step passed over, with the one-line reason."""
+class Finding:
+    """A path and the one-line reason a step says something about it.
+
+    Parameters
+    ----------
+    path : str
+        The file or folder.
+    reason : str
+        One line a user can act on.
+    level : str
+        ``"error"`` (skipped, refused) or ``"warning"``.
+    """
 
     path: str
     reason: str
+    level: str = "error"
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
@@ -24,10 +39,10 @@ class StepReport:
 
     step: str
     done: list[dict[str, Any]] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
+    skipped: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    warnings: list[Skipped] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
     """Things worth knowing about a file that did not stop it (``-v`` lists them)."""
 
     @property
@@ -35,17 +50,9 @@ class StepReport:
         return not self.skipped and not self.errors
 
     def skip(self, path: object, reason: str) -> None:
-        self.skipped.append(Skipped(str(path), reason))
+        """Record that ``path`` was passed over, and why."""
+        self.skipped.append(Finding(str(path), reason))
 
-
-@contextlib.contextmanager
-def progress_bar(total: int, desc: str, show: bool = True, unit: str = "clip") -> Iterator[Any]:
-    """A tqdm bar on a terminal (none in logs and pipes, none when ``show`` is False)."""
-    from tqdm import tqdm
-
-    bar = tqdm(total=total, desc=desc, unit=unit, disable=None if show else True,
-               leave=False)
-    try:
-        yield bar
-    finally:
-        bar.close()
+    def warn(self, path: object, reason: str) -> None:
+        """Record something worth knowing about ``path`` that did not stop it."""
+        self.warnings.append(Finding(str(path), reason, "warning"))

@@ -14,7 +14,7 @@ summary:
 
 Every clip left out (refused by a check, failed normalization) is reported once, with its
 one reason, is in no table, and makes "Ready for training" say no, with the reason. Every
-step is incremental and crash-safe (see :mod:`ngn_clarity.normalize` and
+step is incremental and crash-safe (see :mod:`ngn_clarity.state` and
 :mod:`ngn_clarity.work`). The run holds the data folder's lock. Per-clip work runs in
 ``jobs`` local processes or on the Dask cluster at ``scheduler``.
 """
@@ -23,44 +23,87 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
-from . import dataset, settings
+from . import settings
 from .audio import is_audio_name
-from .catalog import no_audio, scan
-from .executor import default_jobs
-from .features import schema as schema_mod
-from .features.analyze import analyze
+from .catalog import Catalog, no_audio, scan
 from .errors import DataDirError
-from .features.tables import METADATA_JSON, TABLES, check_tables, tables_from
+from .executor import default_jobs
+from .features.schema import DEFAULT_SCHEMA, SCHEMAS, get
+from .features.tables import METADATA_JSON, TABLES, check_tables
+from .gain import NormalizeSettings
 from .layout import Layout
-from .normalize import NormalizeSettings, write_log
-from .outcome import Skipped, StepReport
-from .settings import Interval, Options, Validated
+from .outcome import Finding, StepReport
+from .report.analyze import analyze
+from .settings import Flag, Instance, Interval, Options, Validated
+from .steps.augment import AugmentSettings, augment
+from .steps.base import writing
+from .steps.ingest import organize_flawed
+from .steps.manifest import write_manifest
+from .steps.normalize import LogTotals, log_entries, write_log
+from .steps.tables import tables_from
+from .work import Plan, execute
 
 
 @dataclass(frozen=True)
 class RunSettings(Validated):
-    schema: str = schema_mod.DEFAULT_SCHEMA
-    target_lufs: float = settings.TARGET_LUFS
-    subtype: str = "FLOAT"
+    """What ``clarity run`` does.
+
+    Parameters
+    ----------
+    schema : str
+        The fingerprint (default ``seed``, the seed's exact table; ``train`` uses
+        ``extended``).
+    normalize : NormalizeSettings
+        Target loudness and output format of ``processed/``.
+    jobs : int, optional
+        Worker processes (None: every core).
+    scheduler : str, optional
+        A Dask scheduler's address; the per-clip tasks run on its workers.
+    force : bool
+        Redo every clip's normalization and fingerprint, up to date or not.
+    augment : int
+        Flawed clips to make per gold clip with ``clarity augment`` before normalizing.
+    """
+
+    schema: str = DEFAULT_SCHEMA
+    normalize: NormalizeSettings = field(default_factory=NormalizeSettings)
     jobs: int | None = None
     scheduler: str | None = None
     force: bool = False
-    """Redo every clip's normalization and fingerprint, up to date or not."""
     augment: int = 0
-    """Flawed clips to make per gold clip with ``clarity augment`` before normalizing."""
 
-    constraints = {"schema": Options(tuple(schema_mod.SCHEMAS)),
-                   "target_lufs": settings.TARGET_LUFS_RANGE,
-                   "subtype": Options(settings.OUTPUT_SUBTYPES),
-                   "jobs": settings.JOBS_RANGE, "augment": Interval(int, 0, 100)}
+    constraints = {"schema": Options(tuple(SCHEMAS)), "normalize": Instance(NormalizeSettings),
+                   "jobs": settings.JOBS_RANGE, "scheduler": settings.SCHEDULER,
+                   "force": Flag(), "augment": Interval(int, 0, 100)}
+
+
+@dataclass
+class Summary:
+    """The numbers of the seed's "Expected Output" (:func:`format_summary` prints them)."""
+
+    schema: str
+    gold: int = 0
+    flawed: int = 0
+    total: int = 0
+    total_floats: int = 0
+    per_instrument: dict[str, int] = field(default_factory=dict)
+    gold_per_instrument: dict[str, int] = field(default_factory=dict)
+    valid: int = 0
+    nan: int = 0
+    inf: int = 0
+    ready: bool = False
+    not_ready_because: list[str] = field(default_factory=list)
+    left_out: int = 0
+    files: dict[str, int] = field(default_factory=dict)
+    """Path of each output table -> its size in bytes."""
 
 
 @dataclass
 class RunResult:
     reports: dict[str, StepReport] = field(default_factory=dict)
-    summary: dict[str, Any] = field(default_factory=dict)
+    summary: Summary = field(default_factory=lambda: Summary(DEFAULT_SCHEMA))
     timings_s: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -71,8 +114,27 @@ class RunResult:
 def run(layout: Layout, cfg: RunSettings | None = None, *, progress: bool = True,
         say: Callable[[str], None] = lambda msg: None,
         show: Callable[[StepReport], None] = lambda rep: None) -> RunResult:
-    """Run every step on ``layout``; ``say`` receives one line per step as it finishes and
-    ``show`` the step's report right after it (each file's reason once, where it belongs)."""
+    """Run every step on ``layout`` (see the module doc).
+
+    Parameters
+    ----------
+    layout : Layout
+        The data folder (it must exist).
+    cfg : RunSettings, optional
+        Schema, normalization, workers (default: seed schema, -18 LUFS float WAV).
+    progress : bool
+        Show progress bars on a terminal.
+    say : callable
+        Receives one line per step as it finishes.
+    show : callable
+        Receives each step's report right after it (each file's reason once, where it
+        belongs).
+
+    Returns
+    -------
+    RunResult
+        The step reports, the summary and the time each step took.
+    """
     cfg = cfg or RunSettings()
     layout.require()
     with layout.lock():
@@ -110,9 +172,9 @@ def _run(layout: Layout, cfg: RunSettings, progress: bool, say: Callable[[str], 
     lap("clips")
     show(clips)
 
-    summary = analyze(layout)
+    analysis = analyze(layout)
     lap("analyze")
-    say(f"analyze: {'up to date' if summary.get('up_to_date') else 'written'} "
+    say(f"analyze: {'up to date' if analysis.get('up_to_date') else 'written'} "
         f"({layout.analysis})")
     result.summary = build_summary(layout, cfg, [*ds.skipped, *clips.skipped])
     return result
@@ -123,97 +185,89 @@ def _dataset_step(layout: Layout, cfg: RunSettings, jobs: int, progress: bool):
     manifest)."""
     layout.init()
     ds = StepReport("dataset")
-    if n := layout.remove_partial_files():
-        ds.notes.append(f"removed {n} temporary file(s) left by an interrupted run")
-    if layout.downloads.is_dir():
-        org = dataset.organize_flawed(layout)
-        ds.skipped += org.skipped
-        ds.notes += [f"organize-flawed: {len(org.done)} placed from {layout.downloads}",
-                     *org.notes]
-    if cfg.augment:
-        from .augment import AugmentSettings, augment
-
-        aug = augment(layout, AugmentSettings(per_gold=cfg.augment), jobs=jobs,
-                      scheduler=cfg.scheduler, progress=progress)
-        ds.skipped += aug.skipped
-        ds.errors += aug.errors
-        ds.notes += aug.notes
-    catalog = scan(layout)
-    for s in catalog.skipped:  # an audio file outside the layout was meant as a clip
-        if is_audio_name(s.path):
-            ds.skip(s.path, f"left out: {s.reason}")
-        else:
-            ds.notes.append(f"ignored {s.path}: {s.reason}")
-    return ds, catalog, dataset.write_manifest(layout, catalog)
+    with writing(layout, ds):
+        if layout.downloads.is_dir():
+            org = organize_flawed(layout)
+            ds.skipped += org.skipped
+            ds.notes += [f"organize-flawed: {len(org.done)} placed from {layout.downloads}",
+                         *org.notes]
+        if cfg.augment:
+            aug = augment(layout, AugmentSettings(per_gold=cfg.augment), jobs=jobs,
+                          scheduler=cfg.scheduler, progress=progress)
+            ds.skipped += aug.skipped
+            ds.errors += aug.errors
+            ds.notes += aug.notes
+        catalog = scan(layout)
+        for s in catalog.skipped:  # an audio file outside the layout was meant as a clip
+            if is_audio_name(s.path):
+                ds.skip(s.path, f"left out: {s.reason}")
+            else:
+                ds.notes.append(f"ignored {s.path}: {s.reason}")
+        return ds, catalog, write_manifest(layout, catalog)
 
 
-def _clip_step(layout: Layout, cfg: RunSettings, catalog, jobs: int, progress: bool,
+def _clip_step(layout: Layout, cfg: RunSettings, catalog: Catalog, jobs: int, progress: bool,
                say: Callable[[str], None]) -> StepReport:
     """One task per clip, then the normalization log and the tables from its results."""
-    from .work import Plan, execute
-
-    norm_cfg = NormalizeSettings(target_lufs=cfg.target_lufs, subtype=cfg.subtype)
-    plan = Plan.make(layout, catalog, norm_cfg, cfg.schema, force=cfg.force)
+    schema = get(cfg.schema)
+    plan = Plan.make(layout, catalog, cfg.normalize, schema, force=cfg.force)
     done = execute(plan, jobs=jobs, scheduler=cfg.scheduler, progress=progress,
-                   desc=f"clips ({cfg.schema})")
-    t = write_log(layout, norm_cfg, done.log_entries())["totals"]
-    ext = tables_from(done, cfg.schema)
+                   desc=f"clips ({schema})")
+    t = LogTotals.in_log(write_log(layout, cfg.normalize, log_entries(done)))
+    ext = tables_from(done, schema)
     ext.report.warnings += _warnings(plan)
     say(f"clips: {done.decoded} file(s) decoded in {done.tasks} task(s)")
-    say(f"normalize: {t['normalized']} normalized, {t['up_to_date']} up to date, "
-        f"{t['failed']} failed")
-    say(f"extract ({cfg.schema}): {ext.computed} analysed, {ext.cached} from cache, "
+    say(f"normalize: {t.normalized} normalized, {t.up_to_date} up to date, {t.failed} failed")
+    say(f"extract ({schema}): {ext.computed} analysed, {ext.cached} from cache, "
         f"{len(ext.failures)} left out")
     return ext.report
 
 
-def _warnings(plan) -> list[Skipped]:
+def _warnings(plan: Plan) -> list[Finding]:
     out = []
     for i, e in enumerate(plan.catalog.entries):
         if i not in plan.refused:
-            out += [Skipped(str(e.clip.path), w) for w in (*e.warnings,
-                                                            *plan.warnings.get(i, ()))]
+            out += [Finding(str(e.clip.path), w, "warning")
+                    for w in (*e.warnings, *plan.warnings.get(i, ()))]
     return out
 
 
-def build_summary(layout: Layout, cfg: RunSettings, left_out: list) -> dict[str, Any]:
+def build_summary(layout: Layout, cfg: RunSettings, left_out: list) -> Summary:
     """The numbers of the seed's "Expected Output", from the tables' metadata once every
     table is checked to be the one it vouches for (its SHA-256)."""
-    out: dict[str, Any] = {"gold": 0, "flawed": 0, "total": 0, "total_floats": 0,
-                           "per_instrument": {}, "gold_per_instrument": {}, "valid": 0,
-                           "nan": 0, "inf": 0, "ready": False, "not_ready_because": [],
-                           "left_out": len(left_out), "files": {}, "schema": cfg.schema}
-    why = out["not_ready_because"]
+    out = Summary(cfg.schema, left_out=len(left_out))
+    why = out.not_ready_because
     if (layout.features / METADATA_JSON).is_file():
         try:
             meta = check_tables(layout)
             c = meta["counts"]
             if meta.get("schema") != cfg.schema:
                 why.append(f"the tables hold the {meta.get('schema')} schema")
-            out.update(gold=c["gold"], flawed=c["flawed"], total=c["rows"],
-                       total_floats=c["total_floats"], valid=c["valid"], nan=c["nan"],
-                       inf=c["inf"], per_instrument=c["per_instrument"],
-                       gold_per_instrument=c["gold_per_instrument"])
+            out.gold, out.flawed, out.total = c["gold"], c["flawed"], c["rows"]
+            out.total_floats, out.valid, out.nan, out.inf = (c["total_floats"], c["valid"],
+                                                             c["nan"], c["inf"])
+            out.per_instrument = c["per_instrument"]
+            out.gold_per_instrument = c["gold_per_instrument"]
         except DataDirError as e:
             why.append(e.reason)
         except (KeyError, TypeError):
             why.append(f"{layout.features / METADATA_JSON} is from an older version: run "
                        f"`clarity run --force`")
-    if not out["total"]:
+    if not out.total:
         why.append("no clip has a fingerprint")
-    if out["valid"] < out["total"]:
-        why.append(f"{out['total'] - out['valid']} row(s) with NaN/Inf")
-    if out["total"] and not out["gold"]:
+    if out.valid < out.total:
+        why.append(f"{out.total - out.valid} row(s) with NaN/Inf")
+    if out.total and not out.gold:
         why.append("no gold clips")
-    if out["total"] and not out["flawed"]:
+    if out.total and not out.flawed:
         why.append("no flawed clips")
     if left_out:
         why.append(f"{len(left_out)} file(s) left out (listed above)")
-    out["ready"] = not why
+    out.ready = not why
     for name in (*TABLES, METADATA_JSON, "normalization_log.json"):
         p = layout.features / name
         if p.is_file():
-            out["files"][str(p)] = p.stat().st_size
+            out.files[str(p)] = p.stat().st_size
     return out
 
 
@@ -234,32 +288,32 @@ def _split(counts: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in counts.items())
 
 
-def format_summary(s: dict[str, Any]) -> str:
+def format_summary(s: Summary) -> str:
     """The seed's "Expected Output" block, filled with this run's numbers."""
     def mark(ok: bool) -> str:
         return "✅" if ok else "❌"
 
-    gold_split = _split(s["gold_per_instrument"]) if s["gold_per_instrument"] else ""
+    gold_split = _split(s.gold_per_instrument) if s.gold_per_instrument else ""
     lines = [
-        f"{mark(s['total'] > 0 and not s['left_out'])} Dataset Summary",
-        f"   Gold samples:   {s['gold']}" + (f" ({gold_split})" if gold_split else ""),
-        f"   Flawed samples: {s['flawed']}",
-        f"   Total samples:  {s['total']}",
-        f"   Total floats:   {s['total_floats']:,} ({s['total']} x "
-        f"{settings.FINGERPRINT_LENGTH}, schema {s['schema']})",
+        f"{mark(s.total > 0 and not s.left_out)} Dataset Summary",
+        f"   Gold samples:   {s.gold}" + (f" ({gold_split})" if gold_split else ""),
+        f"   Flawed samples: {s.flawed}",
+        f"   Total samples:  {s.total}",
+        f"   Total floats:   {s.total_floats:,} ({s.total} x "
+        f"{settings.FINGERPRINT_LENGTH}, schema {s.schema})",
     ]
-    if s["left_out"]:
-        lines.append(f"   Left out:       {s['left_out']} file(s), each with its reason above")
+    if s.left_out:
+        lines.append(f"   Left out:       {s.left_out} file(s), each with its reason above")
     lines += [
         "",
-        f"{mark(s['ready'])} Feature Statistics",
-        f"   Samples with valid features: {s['valid']}",
-        f"   NaN values: {s['nan']}",
-        f"   Infinite values: {s['inf']}",
-        "   Ready for training: " + ("✓" if s["ready"] else
-                                      "✗ (" + "; ".join(s["not_ready_because"]) + ")"),
+        f"{mark(s.ready)} Feature Statistics",
+        f"   Samples with valid features: {s.valid}",
+        f"   NaN values: {s.nan}",
+        f"   Infinite values: {s.inf}",
+        "   Ready for training: " + ("✓" if s.ready else
+                                      "✗ (" + "; ".join(s.not_ready_because) + ")"),
         "",
-        f"{mark(bool(s['files']))} Output Files",
+        f"{mark(bool(s.files))} Output Files",
     ]
-    lines += [f"   {p} ({_size(n)})" for p, n in s["files"].items()]
+    lines += [f"   {p} ({_size(n)})" for p, n in s.files.items()]
     return "\n".join(lines)

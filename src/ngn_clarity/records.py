@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import taxonomy
+from .corrections import CORRECTION_FIELDS
 from .errors import RecordError
 from .fsutil import atomic_write_json, copy_no_clobber
 from .layout import Clip, Layout
@@ -29,20 +30,6 @@ from .taxonomy import NO_FLAW
 
 RECORD_VERSION = 2
 ORIGINS: tuple[str, ...] = ("import-gold", "organize-flawed", "synth", "augment", "")
-
-#: The correction vector every label record carries (see :mod:`ngn_clarity.flaws` for how
-#: the flaw engine fills it): EQ gain in dB at these centres, then dynamics, drive, timing,
-#: reverb. Gold clips have all zeros; clips of unknown origin leave it empty.
-EQ_CENTRES_HZ: tuple[int, ...] = (60, 150, 300, 600, 1200, 3000, 7000, 12000)
-EQ_FIELDS: tuple[str, ...] = tuple(f"eq_{f}_db" for f in EQ_CENTRES_HZ)
-CORRECTION_FIELDS: tuple[str, ...] = (
-    *EQ_FIELDS, "restore_dynamics_db", "remove_drive_db", "remove_jitter_ms",
-    "remove_reverb_wet")
-
-
-def zero_correction() -> dict[str, float]:
-    return {k: 0.0 for k in CORRECTION_FIELDS}
-
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")

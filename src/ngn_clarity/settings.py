@@ -4,16 +4,20 @@ The numbers below are the one place a value that more than one step uses is writ
 step takes them as keyword defaults and the CLI exposes the ones a user changes.
 
 Settings classes (``NormalizeSettings``, ``TrainSettings``, ...) are frozen dataclasses that
-inherit :class:`Validated` and declare ``constraints = {field: constraint}`` with
-:class:`Interval` and :class:`Options` (as scikit-learn's ``_parameter_constraints``); the
-values are checked when the object is built, before any work starts, and a bad one raises
+inherit :class:`Validated` and declare ``constraints = {field: constraint}`` for every field
+with :class:`Interval`, :class:`Options`, :class:`Flag`, :class:`Text`, :class:`Span` and
+:class:`Instance` (as scikit-learn's ``_parameter_constraints``); the values are checked
+when the object is built, before any work starts, and a bad one raises
 :class:`~ngn_clarity.errors.SettingsError` naming the allowed range (the CLI exits 2).
+Each constraint can also make a value it refuses (``invalid()``, as scikit-learn's
+``generate_invalid_param_val``), so one test drives every declared constraint; the CLI
+reads its defaults and choices from the same classes.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from typing import Any, ClassVar
 
 from .errors import SettingsError
@@ -107,6 +111,13 @@ class Interval:
         right = "]" if self.closed in ("both", "right") else ")"
         return f"{what} in {left}{self.low:g}, {self.high:g}{right}"
 
+    def invalid(self) -> Any:
+        """A value this interval refuses (below its low end, else above its high end)."""
+        if self.low is not None:
+            return self.kind(self.low - 1)
+        assert self.high is not None, "an unbounded interval refuses only non-numbers"
+        return self.kind(self.high + 1)
+
 
 @dataclass(frozen=True)
 class Options:
@@ -120,6 +131,82 @@ class Options:
     def describe(self) -> str:
         return "one of " + ", ".join(repr(v) for v in self.values)
 
+    def invalid(self) -> Any:
+        return "<not one of the options>"
+
+
+@dataclass(frozen=True)
+class Flag:
+    """True or False (not 0, 1 or a string)."""
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, bool)
+
+    def describe(self) -> str:
+        return "True or False"
+
+    def invalid(self) -> Any:
+        return "yes"
+
+
+@dataclass(frozen=True)
+class Text:
+    """Any string (an address, a path)."""
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str)
+
+    def describe(self) -> str:
+        return "a string"
+
+    def invalid(self) -> Any:
+        return 8786
+
+
+@dataclass(frozen=True)
+class Span:
+    """``(lo, hi)``: two numbers with ``low <= lo <= hi <= high``, written ``LO,HI``."""
+
+    low: float
+    high: float
+
+    def accepts(self, value: Any) -> bool:
+        if not isinstance(value, (tuple, list)) or len(value) != 2:
+            return False
+        lo, hi = value
+        return all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                   and math.isfinite(v) for v in value) and self.low <= lo <= hi <= self.high
+
+    def describe(self) -> str:
+        return f"LO,HI with {self.low:g} <= LO <= HI <= {self.high:g}"
+
+    def show(self, value: Any) -> str:
+        """How a refused value is written back to the user (``LO,HI``)."""
+        try:
+            lo, hi = value
+            return f"{lo:g},{hi:g}"
+        except (TypeError, ValueError):
+            return repr(value)
+
+    def invalid(self) -> Any:
+        return (self.high, self.low)
+
+
+@dataclass(frozen=True)
+class Instance:
+    """An object of ``kind`` (settings that hold other settings)."""
+
+    kind: type
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, self.kind)
+
+    def describe(self) -> str:
+        return f"a {self.kind.__name__}"
+
+    def invalid(self) -> Any:
+        return object()
+
 
 def check(name: str, value: Any, constraint: Any) -> None:
     """Raise :class:`SettingsError` unless ``value`` meets ``constraint``.
@@ -127,18 +214,40 @@ def check(name: str, value: Any, constraint: Any) -> None:
     ``constraint`` is an :class:`Interval`, :class:`Options`, ``None`` (the value may be
     None) or a tuple of those (any one may hold).
     """
-    options = constraint if isinstance(constraint, tuple) else (constraint,)
+    options = alternatives(constraint)
     for c in options:
         if (c is None and value is None) or (c is not None and c.accepts(value)):
             return
     allowed = " or ".join("None" if c is None else c.describe() for c in options)
-    raise SettingsError(f"{name.replace('_', '-')} must be {allowed}, not {value!r}")
+    shown = next((c.show(value) for c in options if hasattr(c, "show")), repr(value))
+    raise SettingsError(f"{name.replace('_', '-')} must be {allowed}, not {shown}")
+
+
+def alternatives(constraint: Any) -> tuple:
+    """The constraints of which any one may hold (a tuple stays, one becomes a 1-tuple)."""
+    return constraint if isinstance(constraint, tuple) else (constraint,)
 
 
 class Validated:
-    """Mixin for frozen dataclasses: ``constraints`` are checked when an instance is made."""
+    """Mixin for frozen dataclasses: ``constraints`` are checked when an instance is made.
+
+    Every field declares one (a test checks it), so a settings class is also the one place
+    the CLI reads a default (:meth:`default`) and the values it accepts.
+    """
 
     constraints: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def default(cls, name: str) -> Any:
+        """The default value of field ``name``."""
+        for f in fields(cls):  # type: ignore[arg-type]
+            if f.name == name:
+                if f.default is not MISSING:
+                    return f.default
+                if f.default_factory is not MISSING:
+                    return f.default_factory()
+                raise KeyError(f"{cls.__name__}.{name} has no default")
+        raise KeyError(f"{cls.__name__} has no field {name!r}")
 
     def __post_init__(self) -> None:
         for f in fields(self):  # type: ignore[arg-type]
@@ -154,3 +263,5 @@ class Validated:
 JOBS_RANGE = (None, Interval(int, 1, 1024))
 TARGET_LUFS_RANGE = Interval(float, -70.0, 0.0, closed="neither")
 SEED_RANGE = Interval(int, 0, 2**32 - 1)
+#: ``tcp://HOST:PORT`` of a Dask scheduler, or None (any address Dask accepts).
+SCHEDULER = (None, Text())

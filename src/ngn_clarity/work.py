@@ -3,8 +3,8 @@
 :meth:`Plan.make` decides, without decoding anything, what each clip of the catalog needs:
 
 * its **audio-check verdict** (cached by content hash; a cached refusal needs no task);
-* its **normalized copy**, unless its state file still vouches for the output
-  (:func:`ngn_clarity.normalize.state_holds`), or the state records a known failure;
+* its **normalized copy**, unless its state still vouches for the output
+  (:meth:`ngn_clarity.state.NormState.vouches_for`), or the state records a known failure;
 * its **fingerprint** (cached by source hash + normalization settings + schema), when a
   schema is asked for.
 
@@ -13,7 +13,8 @@ checks it, normalizes it, writes the output and then its state, and fingerprints
 normalized samples in memory; when the output is already up to date it reads the processed
 file instead. Every result is cached by the worker as soon as it exists (atomically), so a
 killed run keeps its finished clips. :func:`execute` runs the tasks and collects what the
-steps report: the one refusal reason of each clip, the states and the fingerprints.
+steps report (:class:`Done`): the one refusal reason of each clip, the states and the
+fingerprints.
 
 ``clarity run`` plans with a normalization setting and a schema (one pass per clip);
 ``clarity normalize`` without a schema; ``clarity features --extract`` with no normalization
@@ -23,87 +24,124 @@ setting, in which case a clip without an up-to-date processed copy is refused.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-from . import audio
+from . import audio, verdicts
 from .cache import Cache
 from .cache import key as cache_key
 from .catalog import Catalog, Entry
-from .dataset.validate import audio_checks, first_error, verdict_key
+from .checks import Verdict, audio_checks
 from .errors import AudioError, LoudnessError
-from .executor import run_tasks
+from .executor import progress_bar, run_tasks
+from .features import schema as schema_mod
+from .features.analysis import Analysis
+from .features.extract import fingerprint_of, spectrum_of
+from .features.schema import Schema
+from .gain import NormalizeSettings, normalize_samples
 from .layout import Layout
-from .normalize import (NormalizeSettings, base_state, log_entry, normalize_samples,
-                        normalized_state, read_state, state_holds, write_failed,
-                        write_output)
-from .outcome import progress_bar
+from .state import NormState, read_state, write_failed, write_output
 
 #: Part of every fingerprint cache key: bump when extraction code changes its numbers (or
 #: what a cache entry holds).
 EXTRACTOR_VERSION = 3
+#: The cache namespace of fingerprints (``cache/features/``).
+FEATURES = "features"
 
 
-def feature_key(source_sha256: str, settings_key: str, schema: str) -> str:
+def feature_key(source_sha256: str, settings_key: str, schema: Schema) -> str:
     """Cache key of one clip's fingerprint: its raw content, how it was normalized, the
     schema and the code versions."""
-    from .features.schema import SCHEMA_VERSIONS
-
-    return cache_key("features", source_sha256, settings_key, schema,
-                     SCHEMA_VERSIONS[schema], EXTRACTOR_VERSION)
+    return cache_key("features", source_sha256, settings_key, schema.name, schema.version,
+                     EXTRACTOR_VERSION)
 
 
 @dataclass(frozen=True)
 class ClipTask:
+    """Everything a worker needs for one clip (small and picklable: paths, not audio)."""
+
     source: str
     sha256: str
-    verdict: dict | None
+    verdict: Verdict | None
     """Cached audio-check verdict, or None to check the decoded samples."""
-    state: dict
+    state: NormState
     """The clip's normalization state before this task (base fields for a new one)."""
     normalize: NormalizeSettings | None
     """Normalize with these settings; None when the processed copy is up to date."""
     dest: str
     state_path: str
     schema: str | None
-    """Fingerprint with this schema (None: no fingerprint wanted)."""
+    """Fingerprint with the schema of this name (None: no fingerprint wanted)."""
     feature_key: str
     cache_root: str
 
 
-def _loudness_of(state: dict) -> Any:
-    """The state's measurement of its (float) output, to reuse in the fingerprint."""
-    from .loudness import LoudnessReport
+@dataclass
+class ClipResult:
+    """What one task found and made."""
 
-    if state.get("subtype", "FLOAT") != "FLOAT" or "after" not in state:
-        return None
-    return LoudnessReport.from_dict(state["after"], state.get("after_hop_energies", ()))
+    verdict: Verdict | None = None
+    """The audio-check verdict made in this task (None: it came from the cache)."""
+    refusal: str | None = None
+    """Why the clip is in no table (None: it goes on)."""
+    state: NormState | None = None
+    """The state written in this task."""
+    vector: list[float] | None = None
+    replaced: int = 0
+    spectrum: list[float] | None = None
+    decoded: int = 0
+    """Files decoded (0 or 1)."""
 
 
-def process_clip(task: ClipTask) -> dict[str, Any]:
-    """Worker: everything one clip still needs (see the module doc). Never raises for a
-    bad clip (the result says why); an output that cannot be written raises OutputError."""
-    result: dict[str, Any] = {"verdict": None, "refusal": None, "state": None, "vector": None,
-                              "replaced": 0, "spectrum": None, "decoded": 0}
-    verdict = task.verdict
-    samples = sr = None
+def _check(task: ClipTask, result: ClipResult) -> tuple[Verdict, np.ndarray | None, int | None]:
+    """The clip's verdict, and its samples when the task needs them (decoded once)."""
+    verdict, samples, sr = task.verdict, None, None
     if verdict is None or task.normalize is not None:
         try:
             samples, sr = audio.read(task.source)
-            result["decoded"] = 1
+            result.decoded = 1
         except AudioError as e:
-            verdict = {"usable": False, "findings": [["error", e.reason]]}
+            verdict = Verdict.refuse(e.reason)
         if verdict is None:
             assert samples is not None and sr is not None  # decoded (else verdict is set)
             verdict = audio_checks(samples, sr)
         if task.verdict is None:
-            Cache(task.cache_root, "validate").put(verdict_key(task.sha256), verdict)
-            result["verdict"] = verdict
-    if not verdict["usable"]:
-        result["refusal"] = next(m for lv, m in verdict["findings"] if lv == "error")
-        return result
+            verdicts.store(verdicts.cache(task.cache_root), task.sha256, verdict)
+            result.verdict = verdict
+    return verdict, samples, sr
 
+
+def _fingerprint(task: ClipTask, result: ClipResult, state: NormState,
+                 out: np.ndarray | None, sr: int | None, loud) -> None:
+    """Fingerprint the normalized samples (or the processed file), cache it, keep it."""
+    assert task.schema is not None
+    if out is None:
+        try:
+            out, sr = audio.read(task.dest)
+        except AudioError as e:
+            result.refusal = f"processed copy unreadable: {e.reason}"
+            return
+        loud = state.loudness_after()
+    assert sr is not None
+    a = Analysis(out, sr, loud)
+    vec, replaced = fingerprint_of(a, schema_mod.get(task.schema))
+    entry = {"vector": vec.tolist(), "replaced": replaced, "spectrum": spectrum_of(a)}
+    Cache(task.cache_root, FEATURES).put(task.feature_key, entry)
+    result.vector, result.replaced, result.spectrum = (entry["vector"], replaced,
+                                                       entry["spectrum"])
+
+
+def process_clip(task: ClipTask) -> ClipResult:
+    """Worker: everything one clip still needs (see the module doc).
+
+    Never raises for a bad clip (the result says why); an output that cannot be written
+    raises :class:`~ngn_clarity.errors.OutputError`.
+    """
+    result = ClipResult()
+    verdict, samples, sr = _check(task, result)
+    if not verdict.usable:
+        result.refusal = verdict.error
+        return result
     state, out, loud = task.state, None, None
     if task.normalize is not None:
         cfg = task.normalize
@@ -113,38 +151,17 @@ def process_clip(task: ClipTask) -> dict[str, Any]:
         except LoudnessError as e:
             state = write_failed(task.state_path, state,
                                  f"could not measure loudness: {e.reason}")
-            result.update(state=state, refusal=state["error"])
+            result.state, result.refusal = state, state.error
             return result
         state = write_output(task.dest, task.state_path,
-                             normalized_state(state, done, sr, samples.shape[1]),
+                             state.normalized(done, sr, samples.shape[1]),
                              done.out, sr, cfg.subtype)
-        result["state"] = state
+        result.state = state
         if cfg.subtype == "FLOAT":  # what was written is exactly these samples
             out, loud = done.out, done.after
     if task.schema is not None:
-        from .features.analysis import Analysis
-        from .features.extract import fingerprint_of, spectrum_of
-
-        if out is None:
-            try:
-                out, sr = audio.read(task.dest)
-            except AudioError as e:
-                result["refusal"] = f"processed copy unreadable: {e.reason}"
-                return result
-            loud = _loudness_of(state)
-        assert sr is not None
-        a = Analysis(out, sr, loud)
-        vec, replaced = fingerprint_of(a, task.schema)
-        entry = {"vector": vec.tolist(), "replaced": replaced, "spectrum": spectrum_of(a)}
-        Cache(task.cache_root, "features").put(task.feature_key, entry)
-        result.update(entry)
+        _fingerprint(task, result, state, out, sr, loud)
     return result
-
-
-def _kept(state: dict) -> dict:
-    """What the plan keeps of a clip's state: all but the per-hop energies (about 1.6 KB a
-    clip, needed only by the task that fingerprints from a state)."""
-    return {k: v for k, v in state.items() if k != "after_hop_energies"}
 
 
 def _floats(values) -> np.ndarray:
@@ -155,13 +172,16 @@ def _floats(values) -> np.ndarray:
 
 @dataclass
 class Plan:
+    """What each clip of a catalog still needs (see :meth:`make`), and, once
+    :func:`execute` has run, what it got."""
+
     layout: Layout
     catalog: Catalog
     cfg: NormalizeSettings | None
-    schema: str | None
+    schema: Schema | None
     refused: dict[int, str] = field(default_factory=dict)
     """Catalog index -> the clip's one refusal reason, known before any task."""
-    states: dict[int, tuple[dict, bool]] = field(default_factory=dict)
+    states: dict[int, tuple[NormState, bool]] = field(default_factory=dict)
     """Catalog index -> (normalization state, produced before this run)."""
     vectors: dict[int, tuple[np.ndarray, int]] = field(default_factory=dict)
     spectra: dict[int, np.ndarray] = field(default_factory=dict)
@@ -172,46 +192,62 @@ class Plan:
 
     @classmethod
     def make(cls, layout: Layout, catalog: Catalog, cfg: NormalizeSettings | None,
-             schema: str | None, force: bool = False) -> "Plan":
+             schema: Schema | None, force: bool = False) -> "Plan":
+        """Plan every clip of ``catalog``.
+
+        Parameters
+        ----------
+        layout : Layout
+            The data folder.
+        catalog : Catalog
+            Its clips (:func:`ngn_clarity.catalog.scan`).
+        cfg : NormalizeSettings or None
+            Normalize with these settings; None: use the processed copies as they are.
+        schema : Schema or None
+            Fingerprint with this schema; None: no fingerprints.
+        force : bool
+            Redo every clip's normalization (and so its fingerprint).
+        """
         plan = cls(layout, catalog, cfg, schema)
-        verdicts = Cache(layout.cache, "validate")
-        features = Cache(layout.cache, "features")
+        checked = verdicts.cache(layout.cache)
+        features = Cache(layout.cache, FEATURES)
         for i, e in enumerate(catalog.entries):
             if e.refusal is not None:
                 plan.refused[i] = e.refusal
                 continue
-            verdict = verdicts.get(verdict_key(e.sha256))
+            verdict = verdicts.cached(checked, e.sha256)
             if verdict is not None:
-                plan.warnings[i] = [m for lv, m in verdict["findings"] if lv == "warning"]
-                if (reason := first_error(e, verdict)) is not None:
+                plan.warnings[i] = verdict.warnings
+                if (reason := verdicts.first_error(e, verdict)) is not None:
                     plan.refused[i] = reason
                     continue
             plan._plan_clip(i, e, verdict, features, force)
         return plan
 
-    def _plan_clip(self, i: int, e: Entry, verdict: dict | None, features: Cache,
+    def _plan_clip(self, i: int, e: Entry, verdict: Verdict | None, features: Cache,
                    force: bool) -> None:
         layout, dest = self.layout, self.layout.processed_path(e.clip)
         state_path = layout.norm_state_path(e.clip)
         state = read_state(state_path)
         if self.cfg is None:  # extract only: whatever normalization made the processed copy
-            key = (state or {}).get("settings_key", "")
-            if not state_holds(state, e.sha256, key, dest):
+            key = state.settings_key if state is not None else ""
+            if state is None or not state.vouches_for(e.sha256, key, dest):
                 self.refused[i] = ("no up-to-date processed copy (raw file new or changed "
                                    "since it was normalized): run `clarity normalize`")
                 return
             redo = None
         else:
             key = self.cfg.key()
-            redo = self.cfg if force or not state_holds(state, e.sha256, key, dest) else None
+            holds = state is not None and state.vouches_for(e.sha256, key, dest)
+            redo = self.cfg if force or not holds else None
             if redo is not None:
-                state = {**base_state(layout, e, self.cfg), "subtype": self.cfg.subtype}
+                state = NormState.new(layout, e, self.cfg, subtype=self.cfg.subtype)
         assert state is not None
         if redo is None:
-            if state.get("status") == "failed":
-                self.refused[i] = state.get("error") or "could not normalize"
+            if state.status == "failed":
+                self.refused[i] = state.error or "could not normalize"
                 return
-            self.states[i] = (_kept(state), True)
+            self.states[i] = (state.kept(), True)
         fkey = feature_key(e.sha256, key, self.schema) if self.schema else ""
         if self.schema and redo is None:
             hit = features.get(fkey)
@@ -222,35 +258,25 @@ class Plan:
         if verdict is None or redo is not None or need_vector:
             self.tasks.append(ClipTask(
                 str(e.clip.path), e.sha256, verdict, state, redo, str(dest), str(state_path),
-                self.schema if need_vector else None, fkey, str(layout.cache)))
+                self.schema.name if need_vector and self.schema else None, fkey,
+                str(layout.cache)))
             self.task_index.append(i)
 
 
 @dataclass
 class Done:
+    """A plan after its tasks ran."""
+
     plan: Plan
     refused: dict[str, str] = field(default_factory=dict)
     """Raw path -> the one reason the clip is in no table."""
-    normalized: list[dict] = field(default_factory=list)
+    normalized: list[NormState] = field(default_factory=list)
     """States written in this run."""
     decoded: int = 0
     computed: int = 0
     """Fingerprints computed in this run."""
     tasks: int = 0
     """Tasks run (the plan's task list is released once they are done)."""
-
-    def log_entries(self) -> list[dict]:
-        """``normalization_log.json`` entries of every clip (refused ones included)."""
-        out = [log_entry(state, before) for state, before in self.plan.states.values()]
-        cat = self.plan.catalog
-        for i, reason in self.plan.refused.items():
-            e = cat.entries[i]
-            if i in self.plan.states:
-                continue
-            if self.plan.cfg is not None:
-                out.append({**base_state(self.plan.layout, e, self.plan.cfg),
-                            "status": "refused", "error": reason})
-        return out
 
     def usable(self) -> list[tuple[Entry, np.ndarray, int]]:
         """(entry, vector, replaced) of every clip that has a fingerprint, catalog order."""
@@ -265,29 +291,45 @@ class Done:
                 for i in sorted(self.plan.vectors) if i not in self.plan.refused]
 
 
+def _fold(plan: Plan, done: Done, i: int, result: ClipResult) -> None:
+    done.decoded += result.decoded
+    if result.verdict is not None:
+        plan.warnings[i] = result.verdict.warnings
+    if result.state is not None:
+        state = result.state.kept()
+        plan.states[i] = (state, False)
+        if state.status == "normalized":
+            done.normalized.append(state)
+    if result.refusal is not None:
+        plan.refused[i] = result.refusal
+    elif result.vector is not None:
+        plan.vectors[i] = (_floats(result.vector), result.replaced)
+        plan.spectra[i] = _floats(result.spectrum)
+        done.computed += 1
+
+
 def execute(plan: Plan, *, jobs: int | None = None, scheduler: str | None = None,
             progress: bool = True, desc: str = "clips") -> Done:
-    """Run the plan's tasks; fold their results into the plan (see :class:`Done`)."""
+    """Run the plan's tasks; fold their results into the plan (see :class:`Done`).
+
+    Parameters
+    ----------
+    plan : Plan
+        From :meth:`Plan.make`.
+    jobs : int, optional
+        Worker processes (default: every core).
+    scheduler : str, optional
+        A Dask scheduler's address; the tasks run on its workers.
+    progress : bool
+        Show a progress bar on a terminal.
+    desc : str
+        The bar's label.
+    """
     done = Done(plan)
     with progress_bar(len(plan.tasks), desc, progress) as bar:
         for k, result in run_tasks(process_clip, plan.tasks, jobs=jobs, scheduler=scheduler):
             bar.update(1)
-            i = plan.task_index[k]
-            done.decoded += result["decoded"]
-            if result["verdict"] is not None:
-                plan.warnings[i] = [m for lv, m in result["verdict"]["findings"]
-                                    if lv == "warning"]
-            if result["state"] is not None:
-                state = _kept(result["state"])
-                plan.states[i] = (state, False)
-                if state["status"] == "normalized":
-                    done.normalized.append(state)
-            if result["refusal"] is not None:
-                plan.refused[i] = result["refusal"]
-            elif result["vector"] is not None:
-                plan.vectors[i] = (_floats(result["vector"]), result["replaced"])
-                plan.spectra[i] = _floats(result["spectrum"])
-                done.computed += 1
+            _fold(plan, done, plan.task_index[k], result)
     done.tasks, plan.tasks, plan.task_index = len(plan.tasks), [], []  # done: let them go
     for i, reason in sorted(plan.refused.items()):
         done.refused[str(plan.catalog.entries[i].clip.path)] = reason

@@ -20,9 +20,9 @@ import math
 from functools import cached_property, lru_cache
 
 import numpy as np
-import scipy.fft
 
-from .. import audio, loudness
+from .. import loudness
+from ..dsp import pick_onsets, resample, to_mono
 from ..units import amplitude_db, power_db
 from .schema import ANALYSIS
 
@@ -105,8 +105,8 @@ class Analysis:
     @cached_property
     def y(self) -> np.ndarray:
         """Mono downmix (channel mean) resampled to 44.1 kHz (soxr HQ), float32."""
-        mono = audio.to_mono(self.samples)
-        y = np.ascontiguousarray(audio.resample(mono, self.sample_rate, SR), dtype=np.float32)
+        mono = to_mono(self.samples)
+        y = np.ascontiguousarray(resample(mono, self.sample_rate, SR), dtype=np.float32)
         return y if y.size else np.zeros(1, dtype=np.float32)
 
     @cached_property
@@ -123,6 +123,8 @@ class Analysis:
     def mag(self) -> np.ndarray:
         """|STFT|, [1025, T] (``np.abs(librosa.stft(y, 2048, 512, center=True,
         pad_mode="constant"))``)."""
+        import scipy.fft
+
         spec = scipy.fft.rfft(self.frames.T * window(), axis=1, workers=1)
         # C order: numpy's float32 matmul with a transposed (Fortran-order) operand skips
         # the fast BLAS path (measured: 17 ms instead of 0.8 ms for the mel product)
@@ -171,6 +173,8 @@ class Analysis:
     @cached_property
     def mfcc(self) -> np.ndarray:
         """13 MFCCs per frame: orthonormal DCT-II of the log-mel spectrogram."""
+        import scipy.fft
+
         return scipy.fft.dct(self.mel_db, type=2, norm="ortho", axis=0,
                              workers=1)[: ANALYSIS["n_mfcc"]]
 
@@ -189,6 +193,8 @@ class Analysis:
         frames of ``y`` (hop 4096, zero-padded at the end, 5.4 Hz bins: the 2048-sample STFT
         cannot resolve the 60 and 150 Hz correction centres), over the frames whose RMS is
         >= -60 dBFS and within 50 dB of the loudest (all if none), [4097] float64."""
+        import scipy.fft
+
         n, hop = LTAS_FFT, LTAS_FFT // 2
         y = self.y.astype(np.float64)
         count = max(1, int(np.ceil(max(len(y) - n, 0) / hop)) + 1)
@@ -232,20 +238,11 @@ class Analysis:
     def onsets_s(self) -> np.ndarray:
         """Onset times (s): rises of more than 6 dB within 3 fine hops, local maxima of the
         rise, within 50 dB of the loudest window, at least 50 ms apart; the onset is where
-        the rise started (as :func:`ngn_clarity.flaws.onsets`)."""
+        the rise started (:func:`ngn_clarity.dsp.pick_onsets`)."""
         e = self.fine_env_db
         if e.size < 5:
             return np.zeros(0)
-        rise = np.zeros_like(e)
-        rise[3:] = e[3:] - e[:-3]
-        mid = rise[1:-1]
-        peaks = (mid > 6) & (mid >= rise[:-2]) & (mid >= rise[2:]) & (e[1:-1] > e.max() - 50)
-        out: list[float] = []
-        for i in np.flatnonzero(peaks) + 1:
-            t = ((i - 3) * FINE_HOP + FINE_WIN // 2) / SR
-            if not out or t - out[-1] > 0.05:
-                out.append(max(0.0, t))
-        return np.array(out)
+        return np.array([pos / SR for pos in pick_onsets(e, FINE_HOP, FINE_WIN, 0.05 * SR)])
 
     # --- loudness --------------------------------------------------------------------------
     @cached_property

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..records import EQ_CENTRES_HZ
+from ..corrections import EQ_CENTRES_HZ
 from ..units import amplitude_db, power_db
 from .analysis import FINE_HOP, SR, THIRD_OCTAVES, Analysis
 

@@ -1,11 +1,13 @@
 """The fingerprint schema: 64 ordered feature specs, the single source of truth.
 
 It drives extraction order, the CSV header, ``feature_metadata.json`` and
-``docs/FEATURES.md``. Two schemas:
+``docs/features.md``. Each schema is a :class:`Schema` in the registry :data:`SCHEMAS`
+(:func:`get` looks one up by name, once, where a name comes in):
 
 * ``seed`` (default): the seed's 22 features at indices 0-21, ``reserved_00..reserved_41`` =
-  0.0 at 22-63.
-* ``extended`` (version 2): the same 22, then 42 features chosen, by measured importance
+  0.0 at 22-63; it never changes.
+* ``extended`` (version 2): the same 22 in slots 0-21, then 42 features chosen, by measured
+  importance
   and effect size on the embedded set, to expose the flaw taxonomy: local contrast at the 8
   correction centres and per flaw region, octave levels, the spectrum's edges, narrow peaks,
   loudness dynamics, waveform peaks, decay, grid alignment, variability.
@@ -23,13 +25,11 @@ least -60 dBFS and within 50 dB of the loudest frame; frame statistics use activ
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any
 
 from .. import settings
-
-#: Version of each schema: ``seed`` never changes; ``extended`` changes between releases
-#: (recorded in feature_metadata.json, the fingerprint cache key and the model card).
-SCHEMA_VERSIONS: dict[str, int] = {"seed": 1, "extended": 2}
+from ..errors import SettingsError
 
 ANALYSIS: dict[str, Any] = {
     "sample_rate": 44100,
@@ -219,40 +219,82 @@ RESERVED: tuple[FeatureSpec, ...] = tuple(
     FeatureSpec(f"reserved_{i:02d}", "reserved", "", "reserved for future features; always 0.0")
     for i in range(settings.FINGERPRINT_LENGTH - len(SEED_FEATURES)))
 
-SCHEMAS: dict[str, tuple[FeatureSpec, ...]] = {
-    "seed": SEED_FEATURES + RESERVED,
-    "extended": SEED_FEATURES + EXTENDED_FEATURES,
-}
-DEFAULT_SCHEMA = "seed"
 METADATA_COLUMNS: tuple[str, ...] = ("file", "subset", "instrument")
 
-for _name, _specs in SCHEMAS.items():
-    assert len(_specs) == settings.FINGERPRINT_LENGTH, (_name, len(_specs))
-    assert len({s.name for s in _specs}) == len(_specs), _name
+
+@dataclass(frozen=True)
+class Schema:
+    """One ordered table of 64 feature specs, versioned.
+
+    Parameters
+    ----------
+    name : str
+        ``seed`` or ``extended``.
+    version : int
+        Recorded in feature_metadata.json, the fingerprint cache key and the model card;
+        ``seed`` never changes, ``extended`` may change between releases.
+    specs : tuple of FeatureSpec
+        The 64 features in column order.
+    """
+
+    name: str
+    version: int
+    specs: tuple[FeatureSpec, ...]
+
+    def __post_init__(self) -> None:
+        assert len(self.specs) == settings.FINGERPRINT_LENGTH, (self.name, len(self.specs))
+        assert len(set(self.names)) == len(self.specs), self.name
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def names(self) -> list[str]:
+        """The 64 feature names in column order."""
+        return [s.name for s in self.specs]
+
+    @property
+    def csv_header(self) -> list[str]:
+        """``file, subset, instrument`` + the 64 feature names."""
+        return [*METADATA_COLUMNS, *self.names]
+
+    @cached_property
+    def families(self) -> tuple[str, ...]:
+        """The feature families (:mod:`.families`) this schema needs, in first-use order."""
+        return tuple(dict.fromkeys(s.family for s in self.specs if s.family))
+
+    def metadata(self) -> dict[str, Any]:
+        """What ``feature_metadata.json`` says about the schema."""
+        return {"schema": self.name, "schema_version": self.version, "analysis": ANALYSIS,
+                "features": [dict(index=i, **s.to_dict()) for i, s in enumerate(self.specs)]}
 
 
-def specs(schema: str = DEFAULT_SCHEMA) -> tuple[FeatureSpec, ...]:
+SCHEMAS: dict[str, Schema] = {
+    "seed": Schema("seed", 1, SEED_FEATURES + RESERVED),
+    "extended": Schema("extended", 2, SEED_FEATURES + EXTENDED_FEATURES),
+}
+#: The schema every step uses unless told otherwise (``--schema seed`` writes the seed's
+#: exact table).
+DEFAULT_SCHEMA = "seed"
+
+
+def get(schema: "str | Schema") -> Schema:
+    """The registered schema of this name (a :class:`Schema` is returned as it is).
+
+    Raises
+    ------
+    SettingsError
+        For a name that is not registered.
+    """
+    if isinstance(schema, Schema):
+        return schema
     if schema not in SCHEMAS:
-        raise ValueError(f"unknown schema {schema!r} (expected one of {', '.join(SCHEMAS)})")
+        raise SettingsError(f"schema must be one of {', '.join(SCHEMAS)}, not {schema!r}")
     return SCHEMAS[schema]
 
 
-def names(schema: str = DEFAULT_SCHEMA) -> list[str]:
-    return [s.name for s in specs(schema)]
-
-
-def csv_header(schema: str = DEFAULT_SCHEMA) -> list[str]:
-    """``file, subset, instrument`` + the 64 feature names."""
-    return [*METADATA_COLUMNS, *names(schema)]
-
-
-def metadata(schema: str = DEFAULT_SCHEMA) -> dict[str, Any]:
-    return {"schema": schema, "schema_version": SCHEMA_VERSIONS[schema], "analysis": ANALYSIS,
-            "features": [dict(index=i, **s.to_dict()) for i, s in enumerate(specs(schema))]}
-
-
 def markdown() -> str:
-    """``docs/FEATURES.md``: every feature of both schemas, with definitions."""
+    """``docs/features.md``: every feature of both schemas, with definitions."""
     lines = ["# Fingerprint features", "",
              "Generated from `ngn_clarity/features/schema.py`; do not edit. Regenerate with "
              "`make docs` (a test checks that this file matches the schema).", "",
@@ -260,10 +302,10 @@ def markdown() -> str:
     lines += [f"- `{k}`: {v}" for k, v in ANALYSIS.items()]
     lines += ["", "Active frames: STFT frames whose RMS is at least -60 dBFS and within 50 dB "
               "of the loudest frame (all frames if none is).", ""]
-    for schema in SCHEMAS:
-        lines += [f"## Schema `{schema}`", "", "| # | name | category | unit | definition | "
+    for schema in SCHEMAS.values():
+        lines += [f"## Schema `{schema.name}`", "", "| # | name | category | unit | definition | "
                   "reveals |", "|---|---|---|---|---|---|"]
-        for i, s in enumerate(specs(schema)):
+        for i, s in enumerate(schema.specs):
             lines.append(f"| {i} | `{s.name}` | {s.category} | {s.unit} | "
                          f"{s.definition.replace('|', '/')} | {', '.join(s.reveals)} |")
         lines.append("")

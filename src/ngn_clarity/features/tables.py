@@ -1,8 +1,7 @@
-"""``--extract``: fingerprints of every usable clip into the ``features/`` tables.
+"""The feature tables on disk: how they are built from rows, written, checked and read.
 
-:func:`build_tables` fingerprints the processed (-18 LUFS) copy of every clip of ``raw/``
-that validation and normalization accepted (:mod:`ngn_clarity.work`), and writes, each
-atomically:
+:mod:`ngn_clarity.steps.tables` fingerprints every usable clip and hands the rows here;
+:func:`write_tables` writes, each atomically:
 
 * ``features.csv`` / ``features.pkl``: exactly ``file, subset, instrument`` + 64 floats;
 * ``labels.csv``: per clip (same key) source, ``flawed_type``, severity, group, preset, origin,
@@ -19,10 +18,9 @@ A clip refused anywhere (validation, normalization) is in no table.
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
 import json
 import os
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -31,13 +29,13 @@ from typing import Any
 import numpy as np
 
 from .. import taxonomy
-from ..catalog import Entry, no_audio, scan
+from ..catalog import Entry
+from ..corrections import CORRECTION_FIELDS
 from ..errors import DataDirError
 from ..fsutil import atomic_path, atomic_write_json, sha256_file
 from ..layout import Layout
-from ..outcome import StepReport
-from ..records import CORRECTION_FIELDS
-from . import schema as schema_mod
+from .analysis import THIRD_OCTAVES
+from .schema import METADATA_COLUMNS, Schema
 
 FEATURES_CSV = "features.csv"
 FEATURES_PKL = "features.pkl"
@@ -81,24 +79,6 @@ def labels_for(entry: Entry) -> dict[str, Any]:
     return row
 
 
-@dataclass
-class ExtractResult:
-    report: StepReport
-    rows: int = 0
-    failures: list[dict[str, str]] = field(default_factory=list)
-    """Every clip left out: ``{"file", "reason"}``."""
-    replaced: int = 0
-    computed: int = 0
-    """Clips analysed in this run."""
-    cached: int = 0
-    """Clips whose fingerprint came from the cache."""
-    table: Any = None
-    """The joined features + labels DataFrame (None when ``write`` found the tables on disk
-    already holding exactly these rows: nothing was built)."""
-    written: bool = False
-    """False when the tables on disk were already exactly these."""
-
-
 def _write_frame(df, dest: Path, kind: str) -> None:
     with atomic_path(dest) as tmp:
         if kind == "csv":  # shortest decimal that round-trips each float exactly
@@ -110,22 +90,21 @@ def _write_frame(df, dest: Path, kind: str) -> None:
             df.to_parquet(tmp, index=False)
 
 
-def frames(schema: str, rows: list[tuple[Entry, np.ndarray, int]]):
+def frames(schema: Schema, rows: list[tuple[Entry, np.ndarray, int]]):
     """(features, labels, joined) DataFrames of ``rows`` (entry, vector, replaced)."""
     import pandas as pd
 
-    names = schema_mod.names(schema)
-    features = _keyed([e for e, _, _ in rows], [vec for _, vec, _ in rows], names)
+    features = _keyed([e for e, _, _ in rows], [vec for _, vec, _ in rows], schema.names)
     labels = pd.DataFrame([{"file": e.clip.rel, "subset": e.clip.subset,
                             "instrument": e.clip.instrument, **labels_for(e)}
                            for e, _, _ in rows],
-                          columns=[*schema_mod.METADATA_COLUMNS, *LABEL_COLUMNS])
+                          columns=[*METADATA_COLUMNS, *LABEL_COLUMNS])
     for col in ("severity", *CORRECTION_FIELDS):
         labels[col] = pd.to_numeric(labels[col], errors="coerce")
     order = ["subset", "instrument", "file"]
     features = features.sort_values(order, kind="stable").reset_index(drop=True)
     labels = labels.sort_values(order, kind="stable").reset_index(drop=True)
-    joined = features.merge(labels, on=list(schema_mod.METADATA_COLUMNS), how="left",
+    joined = features.merge(labels, on=list(METADATA_COLUMNS), how="left",
                             validate="one_to_one")
     return features, labels, joined
 
@@ -148,12 +127,10 @@ def _keyed(entries: list[Entry], vectors: list, names: list[str]):
 
 def spectra_frame(rows: list[tuple[Entry, np.ndarray]], labels):
     """``file, subset, instrument, flawed_type`` + the ``ltas_<Hz>`` columns."""
-    from .analysis import THIRD_OCTAVES
-
     cols = [f"ltas_{round(c)}" for c in THIRD_OCTAVES]
     df = _keyed([e for e, _ in rows], [s if len(s) else np.full(len(cols), np.nan)
                                        for _, s in rows], cols)
-    key = list(schema_mod.METADATA_COLUMNS)
+    key = list(METADATA_COLUMNS)
     df = df.merge(labels[[*key, "flawed_type"]], on=key, how="left", validate="one_to_one")
     return df[[*key, "flawed_type", *cols]].sort_values(["subset", "instrument", "file"],
                                                         kind="stable").reset_index(drop=True)
@@ -163,17 +140,15 @@ def _key(e: Entry) -> tuple[str, str, str]:
     return (e.clip.subset, e.clip.instrument, e.clip.rel)  # the tables' row order
 
 
-def content_digest(schema: str, rows: list[tuple[Entry, np.ndarray, int]],
+def content_digest(schema: Schema, rows: list[tuple[Entry, np.ndarray, int]],
                    spectra: list[tuple[Entry, np.ndarray]],
                    failures: list[dict[str, str]]) -> str:
     """SHA-256 of what the tables say: every row's key, labels, fingerprint and spectrum,
     what was left out, the schema's version and the tables' columns. Plain Python and numpy,
     so a re-run that changed nothing can tell without building a DataFrame (or importing
     pandas)."""
-    import hashlib
-
-    h = hashlib.sha256(json.dumps([schema, schema_mod.SCHEMA_VERSIONS[schema], failures,
-                                   schema_mod.csv_header(schema), LABEL_COLUMNS],
+    h = hashlib.sha256(json.dumps([schema.name, schema.version, failures,
+                                   schema.csv_header, LABEL_COLUMNS],
                                   sort_keys=True).encode())
     for e, vec, _ in sorted(rows, key=lambda r: _key(r[0])):
         h.update(json.dumps([*_key(e), labels_for(e)], sort_keys=True, default=str).encode())
@@ -184,7 +159,7 @@ def content_digest(schema: str, rows: list[tuple[Entry, np.ndarray, int]],
     return h.hexdigest()
 
 
-def _holds(layout: Layout, digest: str) -> bool:
+def holds(layout: Layout, digest: str) -> bool:
     """True if the tables on disk are whole and say exactly ``digest``."""
     try:
         return check_tables(layout).get("content_sha256") == digest
@@ -192,7 +167,7 @@ def _holds(layout: Layout, digest: str) -> bool:
         return False
 
 
-def write_tables(layout: Layout, schema: str, features, labels, joined, spectra,
+def write_tables(layout: Layout, schema: Schema, features, labels, joined, spectra,
                  counts: dict[str, Any], failures: list[dict[str, str]], digest: str) -> None:
     """Write the five tables, then the metadata that vouches for them (see module doc)."""
     out = layout.features
@@ -202,7 +177,7 @@ def write_tables(layout: Layout, schema: str, features, labels, joined, spectra,
         _write_frame(df, out / name, kind)
     values = features.iloc[:, 3:].to_numpy()
     gold = features[features["subset"] == "gold"]
-    meta = schema_mod.metadata(schema)
+    meta = schema.metadata()
     meta.update({
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "data_dir": str(layout.root),
@@ -228,69 +203,25 @@ def write_tables(layout: Layout, schema: str, features, labels, joined, spectra,
     atomic_write_json(out / METADATA_JSON, meta)
 
 
-def tables_from(done, schema: str, write: bool = True) -> ExtractResult:
-    """Fold a finished :class:`~ngn_clarity.work.Done` into the tables (and write them)."""
-    rep = StepReport("extract")
-    result = ExtractResult(rep)
-    for path, reason in done.refused.items():
-        rep.skip(path, reason)
-        result.failures.append({"file": path, "reason": reason})
-    rows = done.usable()
-    result.computed, result.cached = done.computed, len(rows) - done.computed
-    result.replaced = sum(r for _, _, r in rows)
-    result.rows = len(rows)
-    if write:
-        spectra = done.spectra()
-        digest = content_digest(schema, rows, spectra, result.failures)
-        if _holds(done.plan.layout, digest):
-            return result  # the tables on disk say exactly this: nothing to build
-    features, labels, joined = frames(schema, rows)
-    result.table = joined
-    if write:
-        write_tables(done.plan.layout, schema, features, labels, joined,
-                     spectra_frame(spectra, labels),
-                     {"computed": result.computed, "cached": result.cached,
-                      "non_finite_replaced_by_guard": result.replaced}, result.failures,
-                     digest)
-        result.written = True
-    return result
-
-
-def build_tables(layout: Layout, schema: str = schema_mod.DEFAULT_SCHEMA, *,
-                 jobs: int | None = None, scheduler: str | None = None, progress: bool = True,
-                 write: bool = True) -> ExtractResult:
-    """Fingerprint every usable clip and write the tables (see the module doc).
-
-    A clip's fingerprint is cached by its raw content, its normalization settings, the
-    schema and the code versions, so a re-run analyses only what changed. With
-    ``write=False`` nothing is written; the joined table is in ``result.table``.
-    """
-    from ..work import Plan, execute
-
-    schema_mod.specs(schema)  # validates the name
-    layout.require()
-    with layout.lock() if write else contextlib.nullcontext():
-        removed = layout.remove_partial_files() if write else 0
-        catalog = scan(layout)
-        if not catalog.entries:  # as `clarity run` says it; no empty tables are written
-            result = ExtractResult(StepReport("extract"))
-            result.report.errors.append(no_audio(layout))
-            return result
-        plan = Plan.make(layout, catalog, None, schema)
-        done = execute(plan, jobs=jobs, scheduler=scheduler, progress=progress,
-                       desc=f"features ({schema})")
-        result = tables_from(done, schema, write)
-    if removed:
-        result.report.notes.append(f"removed {removed} temporary file(s) left by an "
-                                   f"interrupted run")
-    return result
-
-
 def load_training_table(data_dir: str | os.PathLike | None = None):
     """The joined training table (``features.parquet``): key, 64 features, labels.
 
-    Raises :class:`~ngn_clarity.errors.DataDirError` if the tables are missing or were not
-    all written by one run (a run was killed while writing them).
+    Parameters
+    ----------
+    data_dir : path, optional
+        The data folder (default ``$CLARITY_DATA_DIR``, else ``./data``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``file, subset, instrument``, the 64 features in schema order, then the labels
+        (``df.iloc[:, 3:67]`` is the fingerprint).
+
+    Raises
+    ------
+    DataDirError
+        If the tables are missing or were not all written by one run (a run was killed
+        while writing them).
     """
     import pandas as pd
 

@@ -1,4 +1,4 @@
-"""The estimators phase 1B trains, and the calibration of their probabilities.
+"""The estimators phase 1B trains.
 
 * Classifiers (``flawed_type``, ``none`` for gold), chosen by cross-validation:
   ``lgbm``, gradient-boosted trees (LightGBM: multiclass, balanced class weights, shallow
@@ -6,17 +6,13 @@
 * Regressor (the 12-value correction vector): Extra-Trees, one multi-output model (measured:
   1.53 dB EQ error on flawed clips against 2.00 for the seed's forest and 1.66 for twelve
   LightGBM regressors, and the fastest to train).
-* :class:`Temperature`: one scalar T fitted on out-of-fold predictions so that
-  ``softmax(log p / T)`` is calibrated (its confidence means what it says); exported into
-  the ONNX graph as two nodes.
+
+Their calibration is :mod:`.calibrate`; which classifier is kept, :mod:`.select`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
 
 #: LightGBM classifier settings (14 classes: 13 flaws and none; 300 rounds). ``extra_trees``
 #: (a random threshold per feature, as Extra-Trees do) measured +0.8 and +1.8 points of grouped-CV
@@ -33,6 +29,21 @@ CLASSIFIERS = ("lgbm", "rf")
 
 def make_classifier(kind: str, *, n_estimators: int | None = None, max_depth: int = 8,
                     seed: int = 0, jobs: int = 1):
+    """A new, unfitted classifier.
+
+    Parameters
+    ----------
+    kind : str
+        ``"lgbm"`` or ``"rf"`` (:data:`CLASSIFIERS`).
+    n_estimators : int, optional
+        Boosting rounds (lgbm, default 300) or trees (rf, default 500).
+    max_depth : int
+        Tree depth of the rf baseline.
+    seed : int
+        Random state.
+    jobs : int
+        Threads (1: the folds run in processes instead).
+    """
     if kind == "lgbm":
         import lightgbm as lgb
 
@@ -50,45 +61,8 @@ def make_classifier(kind: str, *, n_estimators: int | None = None, max_depth: in
 
 
 def make_regressor(*, n_estimators: int = 300, seed: int = 0, jobs: int = 1):
+    """A new, unfitted correction regressor (Extra-Trees, 12 outputs)."""
     from sklearn.ensemble import ExtraTreesRegressor
 
     return ExtraTreesRegressor(n_estimators=n_estimators, min_samples_leaf=2,
                                random_state=seed, n_jobs=jobs)
-
-
-@dataclass(frozen=True)
-class Temperature:
-    """Calibration ``p -> softmax(log p / t)``; ``t`` > 1 softens over-confident models."""
-
-    t: float = 1.0
-
-    def apply(self, proba: np.ndarray) -> np.ndarray:
-        z = np.log(np.maximum(proba, 1e-12)) / self.t
-        z -= z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=1, keepdims=True)
-
-    @classmethod
-    def fit(cls, proba: np.ndarray, y_index: np.ndarray) -> "Temperature":
-        """The t (0.25-8) minimising the negative log-likelihood of the true classes."""
-        from scipy.optimize import minimize_scalar
-
-        def nll(log_t: float) -> float:
-            p = cls(float(np.exp(log_t))).apply(proba)
-            return float(-np.mean(np.log(np.maximum(p[np.arange(len(p)), y_index], 1e-12))))
-
-        res = minimize_scalar(nll, bounds=(np.log(0.25), np.log(8.0)), method="bounded")
-        return cls(round(float(np.exp(res.x)), 4))
-
-
-def expected_calibration_error(proba: np.ndarray, y_index: np.ndarray, bins: int = 10) -> float:
-    """ECE: the mean |accuracy - confidence| over confidence bins, weighted by their size."""
-    conf = proba.max(axis=1)
-    correct = proba.argmax(axis=1) == y_index
-    edges = np.linspace(0, 1, bins + 1)
-    total = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        m = (conf > lo) & (conf <= hi)
-        if m.any():
-            total += m.mean() * abs(correct[m].mean() - conf[m].mean())
-    return round(float(total), 4)

@@ -6,10 +6,8 @@
   family, a procedural voice, a sub-source such as "kick"), so the test clips are sounds
   the model never heard: the closest the embedded set gets to someone else's recording.
 
-Each returns the out-of-fold predictions and :func:`summarize`'s metrics: accuracy mean and
-standard deviation over folds, gold-vs-flawed accuracy, per-class recall and precision,
-recall by severity third, the confusion matrix, and the correction error (mean absolute,
-per component and over the 8 EQ gains) on flawed clips.
+Each gives the out-of-fold predictions (:class:`OutOfFold`); :mod:`.metrics` summarizes
+them.
 """
 
 from __future__ import annotations
@@ -22,7 +20,9 @@ from typing import Any
 import numpy as np
 
 from .. import taxonomy
-from ..records import CORRECTION_FIELDS, EQ_FIELDS
+from ..corrections import CORRECTION_FIELDS
+from ..executor import run_tasks
+from .estimators import make_classifier, make_regressor
 
 _GM_FAMILIES = ("piano", "chromatic percussion", "organ", "guitar", "bass", "strings",
                 "ensemble", "brass", "reed", "pipe", "synth lead", "synth pad", "synth effects",
@@ -128,8 +128,6 @@ class FoldJob:
 
 def fit_fold(job: FoldJob) -> tuple[list[str], np.ndarray, np.ndarray | None]:
     """Worker: fit one fold's models (one thread each), predict its held-out rows."""
-    from .estimators import make_classifier, make_regressor
-
     clf = make_classifier(job.kind, n_estimators=job.n_estimators, max_depth=job.max_depth,
                           seed=job.seed, jobs=1).fit(job.x_train, job.y_train)
     corr = None
@@ -146,8 +144,6 @@ def out_of_fold(data: Data, splits, kind: str, *, regress: bool = True,
     folds run in ``jobs`` processes, each model on one thread: LightGBM's OpenMP threads
     collapse on a busy machine (measured: 64 s instead of 1.7 s for one fit with two
     threads while another process used both cores)."""
-    from ..executor import run_tasks
-
     n, c = len(data.y), len(data.classes)
     proba = np.zeros((n, c))
     corr = np.full((n, len(CORRECTION_FIELDS)), np.nan)
@@ -168,44 +164,3 @@ def out_of_fold(data: Data, splits, kind: str, *, regress: bool = True,
             corr[te] = predicted
         fold[te] = k
     return OutOfFold(proba, corr, fold, list(splits))
-
-
-def _r(v: float | np.floating | None) -> float | None:
-    return None if v is None or not np.isfinite(v) else round(float(v), 4)
-
-
-def summarize(data: Data, oof: OutOfFold, proba: np.ndarray | None = None) -> dict[str, Any]:
-    """The metrics of out-of-fold predictions (``proba`` overrides ``oof.proba``)."""
-    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
-
-    p = oof.proba if proba is None else proba
-    pred = np.array(data.classes, dtype=object)[p.argmax(axis=1)]
-    y = data.y
-    none = taxonomy.NO_FLAW
-    accs = [float(np.mean(pred[te] == y[te])) for _, te in oof.folds]
-    prec, rec, _, support = precision_recall_fscore_support(y, pred, labels=data.classes,
-                                                            zero_division=0)
-    flawed = y != none
-    by_sev: dict[str, float | None] = {}
-    for name, lo, hi in (("low", 0.0, 1 / 3), ("mid", 1 / 3, 2 / 3), ("high", 2 / 3, 1.01)):
-        m = flawed & (data.severity >= lo) & (data.severity < hi)
-        by_sev[name] = _r(np.mean(pred[m] == y[m])) if m.any() else None
-    rows = flawed & data.known & ~np.isnan(oof.corrections).any(axis=1)
-    err = np.abs(oof.corrections[rows] - data.targets[rows]) if rows.any() else None
-    eq = [CORRECTION_FIELDS.index(f) for f in EQ_FIELDS]
-    return {
-        "folds": len(oof.folds),
-        "accuracy": _r(np.mean(pred == y)),
-        "accuracy_mean": _r(np.mean(accs)), "accuracy_std": _r(np.std(accs)),
-        "gold_vs_flawed_accuracy": _r(np.mean((pred == none) == (y == none))),
-        "gold_recall": _r(np.mean(pred[~flawed] == none)) if (~flawed).any() else None,
-        "recall": {c: _r(r) for c, r in zip(data.classes, rec)},
-        "precision": {c: _r(v) for c, v in zip(data.classes, prec)},
-        "support": {c: int(s) for c, s in zip(data.classes, support)},
-        "recall_by_severity": by_sev,
-        "eq_mae_flawed_db": _r(err[:, eq].mean()) if err is not None else None,
-        "mae_flawed": ({f: _r(v) for f, v in zip(CORRECTION_FIELDS, err.mean(axis=0))}
-                       if err is not None else {}),
-        "confusion": {"labels": list(data.classes),
-                      "matrix": confusion_matrix(y, pred, labels=data.classes).tolist()},
-    }

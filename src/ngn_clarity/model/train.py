@@ -4,117 +4,127 @@
    ones are computed).
 2. **Grouped K-fold** cross-validation (:mod:`.evaluate`) of each candidate classifier
    (``lgbm`` gradient-boosted trees, ``rf`` the seed's Random Forest) and of the regressor;
-   the classifier with the better out-of-fold accuracy is kept (``model="auto"``).
+   the classifier with the better out-of-fold accuracy is kept (``model="auto"``,
+   :mod:`.select`).
 3. **Calibration**: a temperature fitted on the kept model's out-of-fold probabilities, so
-   ``predict``'s confidence means what it says (expected calibration error before and
-   after is recorded).
+   ``predict``'s confidence means what it says (:mod:`.calibrate`).
 4. **Leave-source-out** cross-validation of the kept model: whole source families held out.
 5. The final models are fitted on every row (the regressor on the rows whose correction is
    known; how many is said), exported to ONNX (parity checked against scikit-learn /
-   LightGBM), and the whole ``models/`` set is published at once
-   (:func:`~ngn_clarity.fsutil.publish_version`): a failed or killed train leaves the
-   previous model whole.
+   LightGBM, :mod:`.export`), and the whole ``models/`` set is published at once
+   (:mod:`.artifacts`): a failed or killed train leaves the previous model whole.
 
-``models/``: ``classifier.joblib``, ``regressor.joblib``, ``classifier.onnx``,
-``regressor.onnx``, ``model_card.json`` (inputs, classes, corrections, calibration, schema
-and version), ``metrics.json`` (both cross-validations, per model), ``cv_predictions.csv``
-(every clip's out-of-fold prediction) and ``confusion.png`` (row-normalised).
+The metrics are :class:`~.metrics.TrainMetrics` (``metrics.json``); the confusion matrix is
+drawn by :func:`ngn_clarity.report.figures.confusion`.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
-from .. import settings, taxonomy
+from .. import settings
 from ..errors import ModelError
+from ..executor import default_jobs, die_with_parent
+from ..features.schema import SCHEMAS, get
 from ..fsutil import atomic_path, atomic_write_json
 from ..layout import Layout
-from ..records import CORRECTION_FIELDS
-from ..settings import Interval, Options, Validated
-from .estimators import (CLASSIFIERS, Temperature, expected_calibration_error,
-                         make_classifier, make_regressor)
-from .evaluate import (Data, OutOfFold, grouped_splits, input_names, out_of_fold,
-                       source_splits, summarize)
+from ..report import figures
+from ..settings import Flag, Interval, Options, Validated
+from ..steps.tables import build_tables
+from .artifacts import CARD, Trained, model_card, publish, save
+from .calibrate import Temperature, calibrate
+from .estimators import CLASSIFIERS, make_classifier, make_regressor
+from .evaluate import Data, OutOfFold, grouped_splits, out_of_fold, source_splits
+from .export import export_to
+from .metrics import CVMetrics, TrainMetrics, summarize
+from .select import Selection, select
+
+Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)
 class TrainSettings(Validated):
+    """How ``clarity train`` trains.
+
+    Parameters
+    ----------
+    model : str
+        Classifier: ``"auto"`` (cross-validate lgbm and rf, keep the better), ``"lgbm"`` or
+        ``"rf"``.
+    schema : str
+        The fingerprint to train on (default ``extended``).
+    cv : int
+        Folds of the grouped and of the leave-source-out cross-validation.
+    leave_source_out : bool
+        Also cross-validate with whole source families held out.
+    n_estimators : int, optional
+        Trees (rf, default 500) or boosting rounds (lgbm, default 300).
+    max_depth : int
+        Depth of the rf baseline's trees (the seed's 8).
+    seed : int
+        Fold and model seed.
+    jobs : int, optional
+        Processes for the folds (None: every core).
+    """
+
     model: str = "auto"
-    """Classifier: "auto" (cross-validate lgbm and rf, keep the better), "lgbm" or "rf"."""
     schema: str = "extended"
     cv: int = 5
-    """Folds of the grouped and of the leave-source-out cross-validation."""
     leave_source_out: bool = True
     n_estimators: int | None = None
-    """Trees (rf, default 500) or boosting rounds (lgbm, default 300)."""
     max_depth: int = 8
-    """Depth of the rf baseline's trees (the seed's 8)."""
     seed: int = 0
     jobs: int | None = None
 
     constraints = {"model": Options(("auto", *CLASSIFIERS)),
-                   "schema": Options(("seed", "extended")),
+                   "schema": Options(tuple(SCHEMAS)),
                    "cv": Interval(int, 2, 20),
+                   "leave_source_out": Flag(),
                    "n_estimators": (None, Interval(int, 1, 10_000)),
                    "max_depth": Interval(int, 1, 64), "seed": settings.SEED_RANGE,
                    "jobs": settings.JOBS_RANGE}
 
 
-@dataclass
-class Trained:
-    schema: str
-    feature_names: list[str]
-    kind: str
-    classifier: Any
-    regressor: Any
-    temperature: Temperature
-    classes: list[str]
-    metrics: dict[str, Any] = field(default_factory=dict)
-
-    def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        """Calibrated class probabilities in :attr:`classes` order."""
-        p = self.classifier.predict_proba(x)
-        order = [list(self.classifier.classes_).index(c) for c in self.classes]
-        return self.temperature.apply(p[:, order])
-
-
-def _jobs(s: TrainSettings) -> int:
-    from ..executor import default_jobs
-
-    return s.jobs or default_jobs()
-
-
 def train(layout: Layout, s: TrainSettings | None = None, *, progress: bool = False,
-          say: Callable[[str], None] = lambda msg: None) -> Trained:
-    """Train on the data folder; publish ``models/`` whole; return the kept models."""
+          say: Say = lambda msg: None) -> Trained:
+    """Train on the data folder; publish ``models/`` whole.
+
+    Parameters
+    ----------
+    layout : Layout
+        The data folder (its tables' fingerprints are computed where missing).
+    s : TrainSettings, optional
+        Classifier, schema, folds, seed (default: auto, extended, 5 folds).
+    progress : bool
+        Show progress bars on a terminal.
+    say : callable
+        Gets one line per stage.
+
+    Returns
+    -------
+    Trained
+        The kept models, with their :class:`~.metrics.TrainMetrics`.
+    """
     layout.require()
     with layout.lock():
         return _train(layout, s or TrainSettings(), progress, say)
 
 
-def _table(layout: Layout, s: TrainSettings, progress: bool):
-    from ..features.tables import build_tables
-
+def _data(layout: Layout, s: TrainSettings, progress: bool, say: Say):
+    """(table, data) of the schema, checked to be trainable; says what it holds."""
+    clock = time.perf_counter()
     res = build_tables(layout, s.schema, jobs=s.jobs, progress=progress, write=False)
     if res.rows == 0:
         raise ModelError(f"no fingerprints in {layout.root}: run `clarity run` first")
-    return res.table
-
-
-def _train(layout: Layout, s: TrainSettings, progress: bool, say) -> Trained:
-    from ..features.schema import SCHEMA_VERSIONS, names
-
-    clock = time.perf_counter()
-    table = _table(layout, s, progress)
-    features = names(s.schema)
-    data = Data.from_table(table, features)
+    table = res.table
+    data = Data.from_table(table, get(s.schema).names)
     if len(data.classes) < 2:
         raise ModelError("the table holds one class only: a classifier needs gold and "
                          "flawed clips")
@@ -122,88 +132,79 @@ def _train(layout: Layout, s: TrainSettings, progress: bool, say) -> Trained:
     if n_groups < s.cv:
         raise ModelError(f"{n_groups} independent group(s) of clips: grouped {s.cv}-fold "
                          f"cross-validation needs at least {s.cv} (add clips or lower --cv)")
-    jobs = _jobs(s)
     unknown = int((~data.known).sum())
     say(f"table: {len(table)} clips ({s.schema} schema), {n_groups} groups; the correction "
         f"regressor learns from the {int(data.known.sum())} with a known correction"
         + (f", {unknown} rows have none (imported flawed clips)" if unknown else "")
         + f" ({time.perf_counter() - clock:.1f} s)")
+    return table, data
+
+
+def _calibrated(data: Data, sel: Selection,
+                say: Say) -> tuple[CVMetrics, Temperature, np.ndarray]:
+    """The kept model's grouped-CV metrics after calibration, the temperature and the
+    calibrated out-of-fold probabilities."""
+    y_index = np.array([data.classes.index(c) for c in data.y])
+    temperature, calibrated, cal = calibrate(sel.oof.proba, y_index)
+    cv = summarize(data, sel.oof, calibrated)
+    cv.calibration = cal
+    say(f"kept {sel.kept}; calibration: temperature {temperature.t}, expected calibration "
+        f"error {cal.ece_before} -> {cal.ece_after}; EQ error on flawed clips "
+        f"{cv.eq_mae_flawed_db} dB")
+    return cv, temperature, calibrated
+
+
+def _leave_source_out(data: Data, s: TrainSettings, kind: str, temperature: Temperature,
+                      evaluate: Callable[..., OutOfFold], say: Say) -> CVMetrics | None:
+    if not s.leave_source_out or not (folds := source_splits(data, s.cv)):
+        return None
+    t0 = time.perf_counter()
+    lo = evaluate(kind, folds, True)
+    loso = summarize(data, lo, temperature.apply(lo.proba))
+    loso.families = sorted(set(data.families))
+    say(f"leave-source-out ({len(folds)} folds over {len(loso.families)} source families): "
+        f"accuracy {loso.accuracy:.3f}, gold vs flawed {loso.gold_vs_flawed_accuracy:.3f} "
+        f"({time.perf_counter() - t0:.1f} s)")
+    return loso
+
+
+def _train(layout: Layout, s: TrainSettings, progress: bool, say: Say) -> Trained:
+    clock = time.perf_counter()
+    table, data = _data(layout, s, progress, say)
+    jobs = s.jobs or default_jobs()
 
     def evaluate(kind: str, splits, regress: bool) -> OutOfFold:
         return out_of_fold(data, splits, kind, regress=regress, n_estimators=s.n_estimators,
                            max_depth=s.max_depth, seed=s.seed, jobs=jobs)
 
-    splits = grouped_splits(data, s.cv, s.seed)
-    candidates = list(CLASSIFIERS) if s.model == "auto" else [s.model]
-    evaluated: dict[str, OutOfFold] = {}
-    corrections = None
-    for kind in candidates:
-        t0 = time.perf_counter()
-        oof = evaluate(kind, splits, regress=corrections is None)
-        if corrections is None:
-            corrections = oof.corrections
-        oof.corrections = corrections
-        evaluated[kind] = oof
-        m = summarize(data, oof)
-        say(f"{s.cv}-fold grouped CV, {kind}: accuracy {m['accuracy_mean']:.3f} +- "
-            f"{m['accuracy_std']:.3f}, gold vs flawed {m['gold_vs_flawed_accuracy']:.3f} "
-            f"({time.perf_counter() - t0:.1f} s)")
-    per_model = {k: summarize(data, o) for k, o in evaluated.items()}
-    kind = max(per_model, key=lambda k: (per_model[k]["accuracy"], k == "lgbm"))
-    oof = evaluated[kind]
-    y_index = np.array([data.classes.index(c) for c in data.y])
-    temperature = Temperature.fit(oof.proba, y_index)
-    calibrated = temperature.apply(oof.proba)
-    cv = summarize(data, oof, calibrated)
-    cv["calibration"] = {"temperature": temperature.t,
-                         "ece_before": expected_calibration_error(oof.proba, y_index),
-                         "ece_after": expected_calibration_error(calibrated, y_index)}
-    say(f"kept {kind}; calibration: temperature {temperature.t}, expected calibration error "
-        f"{cv['calibration']['ece_before']} -> {cv['calibration']['ece_after']}; "
-        f"EQ error on flawed clips {cv['eq_mae_flawed_db']} dB")
-    loso = None
-    if s.leave_source_out and (folds := source_splits(data, s.cv)):
-        t0 = time.perf_counter()
-        lo = evaluate(kind, folds, regress=True)
-        loso = summarize(data, lo, temperature.apply(lo.proba))
-        loso["families"] = sorted(set(data.families))
-        say(f"leave-source-out ({len(folds)} folds over {len(loso['families'])} source "
-            f"families): accuracy {loso['accuracy']:.3f}, gold vs flawed "
-            f"{loso['gold_vs_flawed_accuracy']:.3f} ({time.perf_counter() - t0:.1f} s)")
+    grouped = grouped_splits(data, s.cv, s.seed)
+    sel = select(data, s.model, s.cv, lambda kind, regress: evaluate(kind, grouped, regress),
+                 say)
+    cv, temperature, calibrated = _calibrated(data, sel, say)
+    loso = _leave_source_out(data, s, sel.kept, temperature, evaluate, say)
 
     t0 = time.perf_counter()
-    classifier, regressor = _fit_final(data, kind, s, jobs)
-    trained = Trained(s.schema, features, kind, classifier, regressor, temperature,
-                      [str(c) for c in classifier.classes_])
+    classifier, regressor = _fit_final(data, sel.kept, s, jobs)
+    trained = Trained(s.schema, get(s.schema).names, sel.kept, classifier, regressor,
+                      temperature, [str(c) for c in classifier.classes_])
     say(f"final models fitted on {len(data.y)} clips ({time.perf_counter() - t0:.1f} s)")
-    metrics = {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "settings": asdict(s), "schema": s.schema,
-        "schema_version": SCHEMA_VERSIONS[s.schema], "kept": kind,
-        "rows": len(data.y), "groups": n_groups,
-        "rows_with_correction": int(data.known.sum()),
-        "rows_without_correction": int((~data.known).sum()),
-        "classes": list(data.classes),
-        "cv": cv, "leave_source_out": loso,
-        "cv_by_model": {k: {key: v[key] for key in ("accuracy_mean", "accuracy_std",
-                                                   "gold_vs_flawed_accuracy", "gold_recall",
-                                                   "recall")} for k, v in per_model.items()},
-        "split": {"method": f"StratifiedGroupKFold({s.cv}) by group (a gold clip, its flawed "
-                            f"clips and the clips cut from one file stay together)",
-                  "groups_in_both": 0},
-    }
-    trained.metrics = metrics
-    _publish(layout, trained, table, data, calibrated, oof, say)
+    trained.metrics = TrainMetrics(
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        settings=asdict(s), schema=s.schema, schema_version=get(s.schema).version,
+        kept=sel.kept, rows=len(data.y), groups=len(set(data.groups)),
+        rows_with_correction=int(data.known.sum()),
+        rows_without_correction=int((~data.known).sum()), classes=list(data.classes),
+        cv=cv, leave_source_out=loso, cv_by_model=sel.per_model,
+        split={"method": f"StratifiedGroupKFold({s.cv}) by group (a gold clip, its flawed "
+                         f"clips and the clips cut from one file stay together)",
+               "groups_in_both": 0})
+    _publish(layout, trained, table, data, calibrated, sel.oof, say)
     say(f"published {layout.models} ({time.perf_counter() - clock:.1f} s in all)")
     return trained
 
 
 def _fit_final(data: Data, kind: str, s: TrainSettings, jobs: int):
     """The classifier and the regressor on every row, side by side in two processes."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    from ..executor import die_with_parent
-
     def classifier():
         return make_classifier(kind, n_estimators=s.n_estimators, max_depth=s.max_depth,
                                seed=s.seed, jobs=1).fit(data.x, data.y)
@@ -222,41 +223,27 @@ def _fit_regressor(x: np.ndarray, t: np.ndarray, seed: int):
     return make_regressor(seed=seed, jobs=1).fit(x, t)
 
 
-def model_card(trained: Trained) -> dict[str, Any]:
-    from ..features.schema import SCHEMA_VERSIONS
-
-    return {"schema": trained.schema, "schema_version": SCHEMA_VERSIONS[trained.schema],
-            "classifier": trained.kind, "inputs": input_names(trained.feature_names),
-            "instruments": list(taxonomy.INSTRUMENTS), "classes": trained.classes,
-            "flaws_by_instrument": {i: list(taxonomy.flaws_for(i))
-                                    for i in taxonomy.INSTRUMENTS},
-            "corrections": list(CORRECTION_FIELDS) if trained.regressor is not None else [],
-            "calibration": {"temperature": trained.temperature.t,
-                            "formula": "softmax(log(p) / temperature)"}}
-
-
 def _publish(layout: Layout, trained: Trained, table, data: Data, calibrated: np.ndarray,
-             oof: OutOfFold, say) -> None:
-    import joblib
-
-    from ..fsutil import publish_version
-    from .onnx_export import export_to
-
+             oof: OutOfFold, say: Say) -> None:
+    """The new ``models/`` set: joblib, ONNX (parity checked), metrics, out-of-fold
+    predictions, confusion matrix, and the model card last (the set is complete)."""
     card = model_card(trained)
+    metrics = trained.metrics
+    assert metrics is not None
+    cv = metrics.cv
 
     def fill(out: Path) -> None:
-        joblib.dump(trained.classifier, out / "classifier.joblib")
-        if trained.regressor is not None:
-            joblib.dump(trained.regressor, out / "regressor.joblib")
+        save(out, trained)
         card.update(export_to(out, trained, data.x))
-        atomic_write_json(out / "metrics.json", trained.metrics)
+        atomic_write_json(out / "metrics.json", metrics.to_dict())
         _predictions_csv(out / "cv_predictions.csv", table, data, calibrated, oof)
-        confusion_png(trained.metrics["cv"], out / "confusion.png",
-                      f"{trained.schema} schema, {trained.kind}, {trained.metrics['cv']['folds']}"
-                      f"-fold grouped CV")
-        atomic_write_json(out / "model_card.json", card)  # last: the set is complete
+        figures.save_png(figures.confusion(
+            cv.confusion["labels"], cv.confusion["matrix"], cv.accuracy or 0.0,
+            f"{trained.schema} schema, {trained.kind}, {cv.folds}-fold grouped CV"),
+            out / "confusion.png", dpi=90)
+        atomic_write_json(out / CARD, card)  # last: the set is complete
 
-    publish_version(layout.models, layout.model_versions, fill)
+    publish(layout, fill)
     par = card["onnx_parity"]
     say(f"ONNX parity on {par['rows']} clips: {par['label_mismatches']} label mismatches, "
         f"probabilities within {par['probabilities_max_abs_diff']:.1e}"
@@ -278,52 +265,3 @@ def _predictions_csv(dest: Path, table, data: Data, proba: np.ndarray, oof: OutO
                        "fold": oof.fold})
     with atomic_path(dest) as tmp:
         df.to_csv(tmp, index=False)
-
-
-def load(layout: Layout) -> tuple[dict[str, Any], Any, Any]:
-    """(model card, classifier, regressor or None) saved by :func:`train`."""
-    import joblib
-
-    out = layout.models
-    try:
-        card = json.loads((out / "model_card.json").read_text())
-        return (card, joblib.load(out / "classifier.joblib"),
-                joblib.load(out / "regressor.joblib") if card.get("corrections") else None)
-    except (OSError, ValueError) as e:
-        raise ModelError(f"no trained model in {out}: run `clarity train` first "
-                         f"({getattr(e, 'strerror', None) or e})") from None
-
-
-def confusion_png(m: dict[str, Any], dest: Path, title: str) -> None:
-    """:func:`confusion_figure` saved as a PNG file (atomically)."""
-    import matplotlib.pyplot as plt
-
-    fig = confusion_figure(m, title)
-    with atomic_path(dest) as tmp:
-        fig.savefig(tmp, format="png", dpi=90)
-    plt.close(fig)
-
-
-def confusion_figure(m: dict[str, Any], title: str):
-    """The confusion matrix with each row normalised to its class (recall on the diagonal),
-    so the many gold clips do not swamp the colour scale; counts in the cells."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    labels, cm = m["confusion"]["labels"], np.array(m["confusion"]["matrix"], dtype=float)
-    rows = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(0.45 * len(labels) + 3, 0.45 * len(labels) + 2.5))
-    ax.imshow(rows, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=8)
-    ax.set_yticks(range(len(labels)), labels, fontsize=8)
-    for (i, j), v in np.ndenumerate(cm):
-        if v:
-            ax.text(j, i, f"{int(v)}", ha="center", va="center", fontsize=7,
-                    color="white" if rows[i, j] > 0.5 else "black")
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true (each row sums to 1)")
-    ax.set_title(f"flaw type, out-of-fold: accuracy {m['accuracy']:.3f}\n{title}", fontsize=9)
-    fig.tight_layout()
-    return fig

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import flaws
+from .. import flaws, taxonomy
 from . import music, voices
 from .music import Groove, Note
 
@@ -265,8 +265,6 @@ def plan(instrument: str, n_gold: int, n_flawed: int, seed: int,
     with flaw ``j mod 5``, so every flaw class gets the same count and a gold clip and its
     flawed children share a group id.
     """
-    from .. import taxonomy
-
     inst = taxonomy.INSTRUMENTS.index(instrument)
     recipes = RECIPES[instrument]
     per_source: dict[str, int] = {}

@@ -22,17 +22,18 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import audio, taxonomy
 from ..catalog import scan
 from ..fsutil import os_reason, sha256_file, walk_files
 from ..layout import Layout
-from ..outcome import Skipped, StepReport
+from ..outcome import Finding, StepReport
 from ..records import ClipRecord, commit_clip
-from ..settings import Interval, Validated, check
-from .segment import segment_spans
+from ..segment import segment_spans
+from ..settings import Flag, Interval, Validated
+from .base import writing
 
 #: Canonical numbers are tried upwards from the next free one at most this many times.
 _MAX_NAME_TRIES = 10_000
@@ -165,96 +166,141 @@ def _remove_moved_source(src: Path, dest: Path) -> str:
         return f"kept the source: cannot remove it ({os_reason(e)})"
 
 
-def _ingest(layout: Layout, source_dir: Path, subset: str, origin: str, step: str,
-            move: bool, segment: float | None = None) -> StepReport:
-    report = StepReport(step)
-    if n := layout.remove_partial_files():
-        report.notes.append(f"removed {n} temporary file(s) left by an interrupted run")
-    source_dir = Path(source_dir)
-    if not source_dir.is_dir():
-        report.errors.append(f"source folder {source_dir} does not exist")
-        return report
-    hashes = known_hashes(layout)
-    already: list[Skipped] = []
-    raw_root = layout.raw.resolve()
-    for path in walk_files(source_dir, report.skipped):
-        if raw_root in path.resolve().parents:
-            report.skip(path, "already inside raw/")
-            continue
-        if not audio.is_audio_name(path):
-            report.skip(path, f"not an audio file name ({path.suffix or 'no extension'})")
-            continue
-        folders = path.relative_to(source_dir).parts[:-1]
+@dataclass(frozen=True)
+class IngestSettings(Validated):
+    """How ``--import-gold`` and ``--organize-flawed`` place files.
+
+    Parameters
+    ----------
+    move : bool
+        Remove each source file after its copy is verified (same file system only).
+    segment : float, optional
+        Cut each file into clips of about this many seconds (None: copy whole files).
+    """
+
+    move: bool = False
+    segment: float | None = None
+
+    constraints = {"move": Flag(), "segment": (None, Interval(float, 1.0, 600.0))}
+
+
+@dataclass
+class _Ingest:
+    """One pass over a source folder (see the module doc)."""
+
+    layout: Layout
+    source_dir: Path
+    subset: str
+    origin: str
+    cfg: IngestSettings
+    report: StepReport
+    hashes: dict[str, str] = field(default_factory=dict)
+    already: list[Finding] = field(default_factory=list)
+
+    def run(self) -> StepReport:
+        if not self.source_dir.is_dir():
+            self.report.errors.append(f"source folder {self.source_dir} does not exist")
+            return self.report
+        self.hashes = known_hashes(self.layout)
+        raw_root = self.layout.raw.resolve()
+        for path in walk_files(self.source_dir, self.report.skipped):
+            if raw_root in path.resolve().parents:
+                self.report.skip(path, "already inside raw/")
+            elif not audio.is_audio_name(path):
+                self.report.skip(path, f"not an audio file name "
+                                       f"({path.suffix or 'no extension'})")
+            else:
+                self._take(path)
+        if self.already:
+            self.report.notes.append(f"{len(self.already)} file(s) already in raw/ (same "
+                                     f"content), not copied again")
+            self.report.warnings += self.already
+        return self.report
+
+    def _classify(self, path: Path) -> taxonomy.Classification | None:
+        folders = path.relative_to(self.source_dir).parts[:-1]
         try:
-            cls = taxonomy.classify(path.name, folders, want_flaw=(subset == "flawed"))
+            cls = taxonomy.classify(path.name, folders, want_flaw=(self.subset == "flawed"))
         except taxonomy.TaxonomyError as e:
-            report.skip(path, f"cannot classify: {e}")
-            continue
-        if subset == "gold" and (cls.flaw or taxonomy.says_flawed(path.name)):
-            report.skip(path, f"looks flawed ({cls.flaw or 'flawed'} in the name); "
-                              f"not imported as gold")
-            continue
+            self.report.skip(path, f"cannot classify: {e}")
+            return None
+        if self.subset == "gold" and (cls.flaw or taxonomy.says_flawed(path.name)):
+            self.report.skip(path, f"looks flawed ({cls.flaw or 'flawed'} in the name); "
+                                   f"not imported as gold")
+            return None
+        return cls
+
+    def _take(self, path: Path) -> None:
+        """Classify, screen and place one source file."""
+        cls = self._classify(path)
+        if cls is None:
+            return
         try:
             screened = screen(path)
         except audio.AudioError as e:
-            report.skip(path, e.reason)
-            continue
-        if screened.sha256 in hashes:
-            already.append(Skipped(str(path), f"already in raw/ as {hashes[screened.sha256]}"))
-            continue
+            self.report.skip(path, e.reason)
+            return
+        if screened.sha256 in self.hashes:
+            self.already.append(Finding(str(path), f"already in raw/ as "
+                                                   f"{self.hashes[screened.sha256]}", "warning"))
+            return
+        layout, subset, origin, segment = self.layout, self.subset, self.origin, self.cfg.segment
         try:
             if segment:
                 dests, note = place_segments(layout, path, screened, subset, cls, origin,
-                                             segment, move)
+                                             segment, self.cfg.move)
                 if not dests:
-                    report.skip(path, f"no active stretch of at least "
-                                      f"{max(1.0, segment / 2):g} s to cut a clip from")
-                    continue
+                    self.report.skip(path, f"no active stretch of at least "
+                                           f"{max(1.0, segment / 2):g} s to cut a clip from")
+                    return
             else:
-                dest, note = place(layout, path, screened, subset, cls, origin, move)
+                dest, note = place(layout, path, screened, subset, cls, origin, self.cfg.move)
                 dests = [dest]
         except OSError as e:
-            report.skip(path, f"cannot copy into raw/{subset}/{cls.instrument}/: "
-                              f"{os_reason(e)}")
-            continue
-        hashes[screened.sha256] = str(dests[0])
+            self.report.skip(path, f"cannot copy into raw/{subset}/{cls.instrument}/: "
+                                   f"{os_reason(e)}")
+            return
+        self.hashes[screened.sha256] = str(dests[0])
         for dest in dests:
             entry = {"source": str(path), "dest": str(dest), "instrument": cls.instrument,
                      "sub_source": cls.source, "flawed_type": cls.flaw or taxonomy.NO_FLAW}
             if note:
                 entry["note"] = note
-            report.done.append(entry)
-    if already:
-        report.notes.append(f"{len(already)} file(s) already in raw/ (same content), not "
-                            f"copied again")
-        report.warnings += already
-    return report
+            self.report.done.append(entry)
+
+
+def _ingest(layout: Layout, source_dir: Path, subset: str, origin: str,
+            cfg: IngestSettings) -> StepReport:
+    report = StepReport(origin)
+    with writing(layout, report):
+        return _Ingest(layout, Path(source_dir), subset, origin, cfg, report).run()
 
 
 def import_gold(layout: Layout, source_dir: str | os.PathLike, move: bool = False,
                 segment: float | None = None) -> StepReport:
-    """Copy a gold stem library into ``raw/gold/<instrument>/<source>_<NNN>.<ext>``
-    (``segment``: cut each file into clips of about that many seconds)."""
-    check_segment(segment)
-    with layout.lock():
-        return _ingest(layout, Path(source_dir), "gold", "import-gold", "import-gold", move,
-                       segment)
+    """Copy a gold stem library into ``raw/gold/<instrument>/<source>_<NNN>.<ext>``.
+
+    Parameters
+    ----------
+    layout : Layout
+        The data folder.
+    source_dir : path
+        The library (any layout: names and folders say the instrument); only read.
+    move, segment
+        See :class:`IngestSettings`.
+
+    Returns
+    -------
+    StepReport
+        One ``done`` entry per placed clip; every file passed over with its reason.
+    """
+    return _ingest(layout, Path(source_dir), "gold", "import-gold",
+                   IngestSettings(move, segment))
 
 
 def organize_flawed(layout: Layout, source_dir: str | os.PathLike | None = None,
                     move: bool = False, segment: float | None = None) -> StepReport:
-    """Copy flawed downloads into ``raw/flawed/<instrument>/<source>_flawed_<flaw>_<NNN>``
-    (``segment``: cut each file into clips of about that many seconds)."""
-    check_segment(segment)
+    """Copy flawed downloads (default ``<data>/downloads``) into
+    ``raw/flawed/<instrument>/<source>_flawed_<flaw>_<NNN>.<ext>``; see :func:`import_gold`."""
     src = Path(source_dir) if source_dir is not None else layout.downloads
-    with layout.lock():
-        return _ingest(layout, src, "flawed", "organize-flawed", "organize-flawed", move,
-                       segment)
-
-
-class SegmentSettings(Validated):
-    constraints = {"segment": (None, Interval(float, 1.0, 600.0))}
-
-
-def check_segment(segment: float | None) -> None:
-    check("segment", segment, SegmentSettings.constraints["segment"])
+    return _ingest(layout, src, "flawed", "organize-flawed", IngestSettings(move, segment))

@@ -29,31 +29,38 @@ from typing import Any
 
 import numpy as np
 
-from . import audio, settings, taxonomy
-from .catalog import Entry, scan
-from .errors import SettingsError
-from .executor import run_tasks
-from .layout import Layout
-from .outcome import StepReport, progress_bar
-from .records import ClipRecord, commit_clip, iter_records
-from .settings import Interval, Validated
+from .. import audio, settings, taxonomy
+from ..catalog import Entry, scan
+from ..errors import SettingsError
+from ..executor import progress_bar, run_tasks
+from ..flaws import make_flawed
+from ..layout import Layout
+from ..outcome import StepReport
+from ..records import ClipRecord, commit_clip, iter_records
+from ..settings import Interval, Span, Validated
+from .base import writing
 
 
 @dataclass(frozen=True)
 class AugmentSettings(Validated):
+    """What ``clarity augment`` makes.
+
+    Parameters
+    ----------
+    per_gold : int
+        Flawed clips per gold clip (5: one of each of the instrument's flaws).
+    severity : (float, float)
+        Severity is drawn uniformly from this range (0 = mild but audible, 1 = strong).
+    seed : int
+        Random seed; child ``k`` of a gold clip draws from (seed, its content hash, k).
+    """
+
     per_gold: int = 5
-    """Flawed clips per gold clip (5: one of each of the instrument's flaws)."""
     severity: tuple[float, float] = (0.0, 1.0)
-    """Severity is drawn uniformly from this range (0 = mild but audible, 1 = strong)."""
     seed: int = 0
 
-    constraints = {"per_gold": Interval(int, 1, 100), "seed": settings.SEED_RANGE}
-
-    def check_together(self) -> None:
-        lo, hi = self.severity
-        if not 0.0 <= lo <= hi <= 1.0:
-            raise SettingsError(f"severity must be LO,HI with 0 <= LO <= HI <= 1, not "
-                                f"{lo:g},{hi:g}")
+    constraints = {"per_gold": Interval(int, 1, 100), "severity": Span(0.0, 1.0),
+                   "seed": settings.SEED_RANGE}
 
 
 @dataclass(frozen=True)
@@ -88,8 +95,6 @@ def _child_seed(seed: int, gold_sha256: str, k: int) -> tuple[int, ...]:
 
 def _make_children(job: GoldJob) -> list[dict[str, Any]]:
     """Worker: read the gold clip once, make and commit each child."""
-    from .flaws import make_flawed  # pedalboard and scipy.signal: only where clips are made
-
     layout = Layout(Path(job.root))
     try:
         samples, sr = audio.read_usable(job.gold)
@@ -222,13 +227,30 @@ def _plan(layout: Layout, cfg: AugmentSettings, golds: list[Entry],
 
 def augment(layout: Layout, cfg: AugmentSettings | None = None, *, jobs: int | None = None,
             scheduler: str | None = None, progress: bool = True) -> StepReport:
-    """Make flawed clips from every gold clip of ``raw/`` (see the module doc)."""
+    """Make flawed clips from every gold clip of ``raw/`` (see the module doc).
+
+    Parameters
+    ----------
+    layout : Layout
+        The data folder (it must exist).
+    cfg : AugmentSettings, optional
+        How many, how strong, which seed (default 5 per gold clip, severity 0-1, seed 0).
+    jobs : int, optional
+        Worker processes (None: every core).
+    scheduler : str, optional
+        A Dask scheduler's address.
+    progress : bool
+        Show a progress bar on a terminal.
+
+    Returns
+    -------
+    StepReport
+        One ``done`` row per clip made (file, flaw, variant, severity).
+    """
     cfg = cfg or AugmentSettings()
     layout.require()
     rep = StepReport("augment")
-    with layout.lock():
-        if n := layout.remove_partial_files():
-            rep.notes.append(f"removed {n} temporary file(s) left by an interrupted run")
+    with writing(layout, rep):
         golds = []
         for e in scan(layout).entries:
             if e.clip.subset != "gold":

@@ -23,10 +23,8 @@ has loaded, so a headless browser can check every image decodes.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import html
-import io
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,17 +32,17 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, settings, taxonomy
-from .features.analyze import cohens_d
-from .fsutil import atomic_write_text
-from .layout import Layout
+from .. import __version__, settings, taxonomy
+from ..features.tables import load_training_table
+from ..fsutil import atomic_write_text
+from ..layout import Layout
+from . import figures
+from .analyze import cohens_d
 
 INPUTS = ("manifest.json", "features/feature_metadata.json", "features/normalization_log.json",
           "models/metrics.json", "models/onnx_bench.json")
 #: |Cohen's d| under this for every flaw: the feature separates nothing.
 USELESS_D = 0.2
-_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-            "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173")
 
 
 def _read_json(path: Path) -> Any:
@@ -80,24 +78,6 @@ def _digest(layout: Layout) -> str:
         if data is not None:
             h.update(json.dumps(_shown(data), sort_keys=True).encode())
     return h.hexdigest()
-
-
-def _png(fig) -> str:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _e(v: Any) -> str:
@@ -138,36 +118,40 @@ def _dataset(layout: Layout) -> str:
             _table(["instrument", "gold seconds", "flawed seconds"], durs),
             f"<p>Sample rates: {_e(m['sample_rates'])}; channels: {_e(m['channels'])}; "
             f"total {m['summary']['total_duration_s']:.0f} s.</p>"]
+    return "\n".join(out + _left_out(layout, m) + _loudness(layout))
+
+
+def _left_out(layout: Layout, m: dict[str, Any]) -> list[str]:
+    """Every clip the manifest, the checks or the tables left out, with its reason."""
     left_out = [[r["path"], r["reason"]] for r in m.get("refused", [])]
     left_out += [[r["path"], r["reason"]] for r in m.get("problems", [])]
     meta = _read_json(layout.features / "feature_metadata.json") or {}
     seen = {p for p, _ in left_out}
     left_out += [[Path(f["file"]).as_posix(), f["reason"]] for f in meta.get("failures", [])
                  if f["file"] not in seen and not any(f["file"].endswith(p) for p in seen)]
-    out.append(f"<h3>Left out ({len(left_out)})</h3>")
-    out.append(_table(["file", "reason"], left_out[:200]) if left_out
-               else "<p>Nothing was left out.</p>")
+    out = [f"<h3>Left out ({len(left_out)})</h3>",
+           _table(["file", "reason"], left_out[:200]) if left_out
+           else "<p>Nothing was left out.</p>"]
     if len(left_out) > 200:
         out.append(f"<p>... and {len(left_out) - 200} more (manifest.json).</p>")
+    return out
+
+
+def _loudness(layout: Layout) -> list[str]:
     log = _read_json(layout.normalization_log)
-    if log:
-        before = [f["before"]["integrated_lufs"] for f in log["files"] if f.get("before")]
-        after = [f["after"]["integrated_lufs"] for f in log["files"] if f.get("after")]
-        plt = _plt()
-        fig, ax = plt.subplots(1, 2, figsize=(9, 2.8))
-        ax[0].hist(before, bins=30, color="#888")
-        ax[0].set_title("integrated loudness before (LUFS)")
-        ax[1].hist(after, bins=30, color="#1f77b4")
-        ax[1].set_title("after normalization (LUFS)")
-        fig.tight_layout()
-        t = log["totals"]
-        out += ["<h3>Loudness</h3>", _img(_png(fig), "loudness histograms"),
-                f"<p>{t['normalized'] + t['up_to_date']} normalized to "
-                f"{log['settings']['target_lufs']} LUFS ({log['settings']['subtype']}), "
-                f"{t['gain_limited']} gain-limited, {t['short_clips']} under 0.4 s, "
-                f"{t['failed']} failed, {t.get('refused', 0)} refused; gain "
-                f"{_fmt(t['gain_db_min'], 1)} to {_fmt(t['gain_db_max'], 1)} dB.</p>"]
-    return "\n".join(out)
+    if not log:
+        return []
+    before = [f["before"]["integrated_lufs"] for f in log["files"] if f.get("before")]
+    after = [f["after"]["integrated_lufs"] for f in log["files"] if f.get("after")]
+    t = log["totals"]
+    return ["<h3>Loudness</h3>",
+            _img(figures.data_uri(figures.loudness_histograms(before, after)),
+                 "loudness histograms"),
+            f"<p>{t['normalized'] + t['up_to_date']} normalized to "
+            f"{log['settings']['target_lufs']} LUFS ({log['settings']['subtype']}), "
+            f"{t['gain_limited']} gain-limited, {t['short_clips']} under 0.4 s, "
+            f"{t['failed']} failed, {t.get('refused', 0)} refused; gain "
+            f"{_fmt(t['gain_db_min'], 1)} to {_fmt(t['gain_db_max'], 1)} dB.</p>"]
 
 
 # --- features --------------------------------------------------------------------------------
@@ -197,37 +181,15 @@ def _spectra(layout: Layout) -> list[str]:
     df = pd.read_parquet(path)
     cols = [c for c in df.columns if c.startswith("ltas_")]
     f = np.array([float(c[5:]) for c in cols])
-    plt = _plt()
     out = []
     for inst in taxonomy.INSTRUMENTS:
-        part = df[df["instrument"] == inst]
-        gold = part[part["flawed_type"] == taxonomy.NO_FLAW][cols].to_numpy(float)
-        if len(gold) < 2:
-            continue
-        fig, ax = plt.subplots(figsize=(9, 3.6))
-        lo, med, hi = np.nanpercentile(gold, [10, 50, 90], axis=0)
-        ax.fill_between(f, lo, hi, color="#bbb", alpha=0.6, label="gold 10-90 %")
-        ax.plot(f, med, color="black", linewidth=2, label=f"gold median ({len(gold)})")
-        for k, flaw in enumerate(taxonomy.flaws_for(inst)):
-            bad = part[part["flawed_type"] == flaw][cols].to_numpy(float)
-            if len(bad):
-                ax.plot(f, np.nanmedian(bad, axis=0), color=_PALETTE[k], linewidth=1.4,
-                        label=f"{flaw} median ({len(bad)})")
-        ax.set_xscale("log")
-        ax.set_xlim(25, 20000)
-        ax.set_ylim(float(np.nanmin(lo)) - 40, float(np.nanmax(hi)) + 5)
-        ax.set_xlabel("Hz (1/3-octave bands)")
-        ax.set_ylabel("dB re total power")
-        ax.set_title(f"{inst}: what each flaw does to the long-term spectrum")
-        ax.legend(fontsize=7, ncol=2)
-        fig.tight_layout()
-        out.append(_img(_png(fig), f"{inst} spectra"))
+        fig = figures.spectra(df[df["instrument"] == inst], cols, f, inst)
+        if fig is not None:
+            out.append(_img(figures.data_uri(fig), f"{inst} spectra"))
     return out
 
 
 def _features(layout: Layout) -> str:
-    from .features.tables import load_training_table
-
     try:
         df = load_training_table(layout.root)
     except Exception as e:  # noqa: BLE001 - the page says why instead of failing
@@ -240,53 +202,18 @@ def _features(layout: Layout) -> str:
            f"{_e(meta.get('schema_version'))}), {len(names)} named features.</p>"]
     out += ["<h3>Long-term spectra</h3>", *_spectra(layout)]
     cols, d = effect_sizes(df, names)
-    plt = _plt()
     if cols:
-        fig, ax = plt.subplots(figsize=(max(8, 0.28 * len(cols) + 3), 0.18 * len(names) + 2))
-        im = ax.imshow(np.clip(d, -3, 3), cmap="RdBu_r", vmin=-3, vmax=3, aspect="auto")
-        ax.set_xticks(range(len(cols)), cols, rotation=90, fontsize=7)
-        ax.set_yticks(range(len(names)), names, fontsize=6)
-        fig.colorbar(im, ax=ax, fraction=0.02, label="Cohen's d, flaw minus gold")
-        ax.set_title("effect size of each feature, gold against each flaw")
-        fig.tight_layout()
-        out += ["<h3>Effect sizes, gold against each flaw</h3>", _img(_png(fig), "effect sizes")]
+        out += ["<h3>Effect sizes, gold against each flaw</h3>",
+                _img(figures.data_uri(figures.effect_sizes(cols, names, d)), "effect sizes")]
         useless = [n for n, row in zip(names, d) if np.all(np.abs(row) < USELESS_D)]
         out.append(f"<p>Features that separate gold from no flaw (|d| < {USELESS_D} for all "
                    f"{len(cols)}): {', '.join(useless) if useless else 'none'}.</p>")
     constant = [n for n in names if df[n].nunique() <= 1]
     if constant:
         out.append(f"<p>Constant features: {', '.join(constant)}.</p>")
-    x = df[names].to_numpy(float)
-    sd = x.std(axis=0)
-    z = (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
-    if len(z) >= 3:
-        _, s, vt = np.linalg.svd(z, full_matrices=False)
-        p = z @ vt[:2].T
-        share = s[:2] ** 2 / max(float((s ** 2).sum()), 1e-12)
-        fig, ax = plt.subplots(figsize=(8, 6))
-        flaws = df["flawed_type"].fillna(taxonomy.NO_FLAW).to_numpy()
-        markers = dict(zip(taxonomy.INSTRUMENTS, "osD^v"))
-        kinds = sorted(set(flaws) - {taxonomy.NO_FLAW})
-        for inst in taxonomy.INSTRUMENTS:
-            m = (df["instrument"] == inst).to_numpy() & (flaws == taxonomy.NO_FLAW)
-            ax.scatter(p[m, 0], p[m, 1], s=10, c="#cccccc", marker=markers[inst])
-        for k, flaw in enumerate(kinds):
-            for inst in taxonomy.INSTRUMENTS:
-                m = (df["instrument"] == inst).to_numpy() & (flaws == flaw)
-                if m.any():
-                    ax.scatter(p[m, 0], p[m, 1], s=12, color=_PALETTE[k % len(_PALETTE)],
-                               marker=markers[inst])
-            ax.scatter([], [], color=_PALETTE[k % len(_PALETTE)], label=flaw)
-        ax.scatter([], [], color="#cccccc", label="gold")
-        for inst, mk in markers.items():
-            ax.scatter([], [], color="black", marker=mk, label=inst, s=12)
-        ax.set_xlabel(f"PC1 ({share[0]:.0%})")
-        ax.set_ylabel(f"PC2 ({share[1]:.0%})")
-        ax.legend(fontsize=7, ncol=3)
-        ax.set_title("fingerprints, first two principal components (colour: flaw, shape: "
-                     "instrument)")
-        fig.tight_layout()
-        out += ["<h3>PCA</h3>", _img(_png(fig), "PCA")]
+    fig = figures.pca_by_flaw_and_instrument(df, names)
+    if fig is not None:
+        out += ["<h3>PCA</h3>", _img(figures.data_uri(fig), "PCA")]
     return "\n".join(out)
 
 
@@ -314,11 +241,9 @@ def _model(layout: Layout) -> str:
     out.append(f"<p>Calibration: temperature {_e(cal.get('temperature'))}, expected "
                f"calibration error {_e(cal.get('ece_before'))} before, {_e(cal.get('ece_after'))} "
                f"after.</p>")
-    from .model.train import confusion_figure
-
-    _plt()
-    out.append(_img(_png(confusion_figure(cv, f"{metrics['schema']} schema, {metrics['kept']}")),
-                    "confusion matrix"))
+    out.append(_img(figures.data_uri(figures.confusion(
+        cv["confusion"]["labels"], cv["confusion"]["matrix"], cv["accuracy"],
+        f"{metrics['schema']} schema, {metrics['kept']}")), "confusion matrix"))
     classes = list(cv["recall"])
     out += ["<h3>Per class</h3>", _table(
         ["class", "precision", "recall", "clips"] + (["recall, unseen sources"] if lo else []),

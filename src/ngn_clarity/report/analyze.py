@@ -1,4 +1,5 @@
-"""``--analyze``: statistics and plots of the feature table, under ``features/analysis/``.
+"""``features --analyze``: statistics and plots of the feature table, under
+``features/analysis/`` (the figures are drawn by :mod:`.figures`).
 
 * ``stats.csv``: per feature, the count, mean, std, min, median and max overall, per subset,
   per instrument and per flaw (long format: ``feature, group_by, group, ...``);
@@ -21,18 +22,14 @@ from typing import Any
 import numpy as np
 
 from .. import taxonomy
+from ..features.tables import (FEATURES_PARQUET, METADATA_JSON, check_tables,
+                               load_training_table)
 from ..fsutil import atomic_path, atomic_write_json, sha256_file
 from ..layout import Layout
-from .tables import FEATURES_PARQUET, METADATA_JSON
+from . import figures
 
 #: |Cohen's d| below this: the feature does not separate gold from flawed for an instrument.
 SEPARATION_D = 0.2
-
-
-def _frame(layout: Layout):
-    from .tables import load_training_table
-
-    return load_training_table(layout.root)
 
 
 def _stats_rows(df, cols: list[str]) -> list[dict[str, Any]]:
@@ -50,7 +47,18 @@ def _stats_rows(df, cols: list[str]) -> list[dict[str, Any]]:
 
 
 def cohens_d(a: np.ndarray, b: np.ndarray) -> float:
-    """Standardized mean difference b - a (pooled std); 0 when both groups are constant."""
+    """Standardized mean difference b - a (pooled std); 0 when both groups are constant.
+
+    Parameters
+    ----------
+    a, b : np.ndarray
+        The two groups' values (e.g. gold, then one flaw).
+
+    Returns
+    -------
+    float
+        0.0 when either group has fewer than two values.
+    """
     if len(a) < 2 or len(b) < 2:
         return 0.0
     pooled = math.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1))
@@ -87,8 +95,6 @@ def _up_to_date(out: Path, digest: str) -> dict[str, Any] | None:
 
 
 def _analyze(layout: Layout, force: bool) -> dict[str, Any]:
-    from .tables import check_tables
-
     out = layout.analysis
     check_tables(layout)  # whole and unchanged, or DataDirError saying what to run
     digest = _inputs_digest(layout)
@@ -96,7 +102,7 @@ def _analyze(layout: Layout, force: bool) -> dict[str, Any]:
         return previous  # (without reading the tables or importing pandas)
     import pandas as pd
 
-    df = _frame(layout)
+    df = load_training_table(layout.root)
     out.mkdir(parents=True, exist_ok=True)
     cols = [c for c in df.columns[3:3 + 64]]
     schema = "seed" if cols[-1] == "reserved_41" else "extended"
@@ -122,86 +128,20 @@ def _analyze(layout: Layout, force: bool) -> dict[str, Any]:
         "separation_threshold_abs_d": SEPARATION_D,
         "not_separating_gold_from_flawed": weak,
         "gold_vs_flawed_cohens_d": separation,
-        "plots": [],
+        "plots": _plots(df, named, out),
     }
-    summary["plots"] += _plot_distributions(df, named, out)
-    summary["plots"].append(_plot_pca(df, named, out))
     atomic_write_json(out / "summary.json", summary)
     return summary
 
 
-def _plot_distributions(df, named: list[str], out: Path) -> list[str]:
-    """One figure per instrument: for every feature, box plots of gold (blue) and flawed
-    (red) values, standardized over the instrument's clips so that all share one axis."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def _plots(df, named: list[str], out: Path) -> list[str]:
+    """``distributions_<instrument>.png`` for each instrument present, then ``pca.png``."""
     written = []
     for inst in taxonomy.INSTRUMENTS:
         part = df[df["instrument"] == inst]
-        if part.empty:
-            continue
-        x = part[named].to_numpy(float)
-        std = x.std(axis=0)
-        z = (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
-        gold = (part["subset"] == "gold").to_numpy()
-        fig, ax = plt.subplots(figsize=(max(8.0, 0.32 * len(named) + 2), 4.8))
-        pos = np.arange(len(named)) * 3.0
-        style: dict[str, Any] = dict(widths=0.9, patch_artist=True, showfliers=False,
-                                     medianprops={"color": "black", "linewidth": 0.8})
-        for mask, offset, color, label in ((gold, -0.5, "tab:blue", "gold"),
-                                           (~gold, 0.5, "tab:red", "flawed")):
-            if mask.any():
-                bp = ax.boxplot([z[mask, k] for k in range(len(named))],
-                                positions=pos + offset, **style)
-                for box in bp["boxes"]:
-                    box.set(facecolor=color, alpha=0.55, edgecolor=color)
-                ax.plot([], [], color=color, linewidth=6, alpha=0.55, label=label)
-        ax.set_xticks(pos)
-        ax.set_xticklabels(named, rotation=90, fontsize=7)
-        ax.set_ylabel("standardized value (z)")
-        ax.axhline(0, color="grey", linewidth=0.5)
-        ax.legend(loc="upper right", fontsize=8)
-        ax.set_title(f"{inst}: gold vs flawed, per feature ({int(gold.sum())} gold, "
-                     f"{int((~gold).sum())} flawed clips)")
-        fig.tight_layout()
-        dest = out / f"distributions_{inst}.png"
-        with atomic_path(dest) as tmp:
-            fig.savefig(tmp, format="png", dpi=80)
-        plt.close(fig)
-        written.append(dest.name)
-    return written
-
-
-def _plot_pca(df, named: list[str], out: Path) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    x = df[named].to_numpy(float)
-    std = x.std(axis=0)
-    z = (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
-    fig, ax = plt.subplots(figsize=(9, 7))
-    if len(z) >= 2:
-        _, s, vt = np.linalg.svd(z, full_matrices=False)
-        proj = z @ vt[:2].T
-        explained = (s[:2] ** 2) / max((s ** 2).sum(), 1e-12)
-        flaws = df["flawed_type"].fillna("none").to_numpy()
-        cmap = plt.get_cmap("tab20")
-        for i, flaw in enumerate(sorted(set(flaws), key=lambda f: (f != "none", f))):
-            m = flaws == flaw
-            color = "lightgrey" if flaw == "none" else cmap(i % 20)
-            ax.scatter(proj[m, 0], proj[m, 1], s=8, color=color, label=f"{flaw} ({m.sum()})")
-        ax.set_xlabel(f"PC1 ({explained[0]:.0%} of variance)")
-        ax.set_ylabel(f"PC2 ({explained[1]:.0%} of variance)")
-        ax.legend(fontsize=7, markerscale=2, ncol=2)
-    ax.set_title("Fingerprints, first two principal components (standardized), by flaw")
-    fig.tight_layout()
-    dest = out / "pca.png"
-    with atomic_path(dest) as tmp:
-        fig.savefig(tmp, format="png", dpi=80)
-    plt.close(fig)
-    return dest.name
+        if not part.empty:
+            figures.save_png(figures.distributions(part, named, inst),
+                             out / f"distributions_{inst}.png")
+            written.append(f"distributions_{inst}.png")
+    figures.save_png(figures.pca_by_flaw(df, named), out / "pca.png")
+    return [*written, "pca.png"]

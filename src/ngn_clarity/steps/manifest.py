@@ -18,13 +18,13 @@ from .. import audio, settings, taxonomy
 from ..catalog import Catalog, scan
 from ..fsutil import atomic_write_json
 from ..layout import Layout
-from ..outcome import Skipped
+from ..outcome import Finding
 
 MANIFEST_VERSION = 1
 
 
 def build_manifest(layout: Layout, catalog: Catalog | None = None) -> dict[str, Any]:
-    skipped: list[Skipped] = []
+    skipped: list[Finding] = []
     files: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
     for e in (catalog or scan(layout)).entries:
@@ -32,7 +32,7 @@ def build_manifest(layout: Layout, catalog: Catalog | None = None) -> dict[str, 
         try:
             i = audio.info(clip.path)
         except audio.AudioError as err:
-            skipped.append(Skipped(str(clip.path), err.reason))
+            skipped.append(Finding(str(clip.path), err.reason))
             continue
         row = {
             "path": e.rel_source, "subset": clip.subset, "instrument": clip.instrument,
@@ -85,7 +85,20 @@ def build_manifest(layout: Layout, catalog: Catalog | None = None) -> dict[str, 
 
 
 def write_manifest(layout: Layout, catalog: Catalog | None = None) -> dict[str, Any]:
-    """Build the manifest and write it atomically to ``<data>/manifest.json``."""
+    """Build the manifest and write it atomically to ``<data>/manifest.json``.
+
+    Parameters
+    ----------
+    layout : Layout
+        The data folder.
+    catalog : Catalog, optional
+        ``scan(layout)`` when the caller has it.
+
+    Returns
+    -------
+    dict
+        The manifest (see the module doc).
+    """
     manifest = build_manifest(layout, catalog)
     atomic_write_json(layout.manifest, manifest)
     return manifest

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import loudness
+from . import loudness
 
 #: A stretch is active where its momentary loudness is within this many LU of the stem's.
 QUIET_LU = 20.0

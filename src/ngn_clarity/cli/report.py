@@ -1,0 +1,26 @@
+"""``clarity report``: one self-contained HTML page about the dataset and the model."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..layout import Layout
+from ..report.page import write_report
+from .runner import EXIT_OK, Console
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", metavar="FILE", default=None,
+                   help="where to write the page (default <data>/reports/report.html)")
+    p.add_argument("--force", action="store_true", help="rewrite it even if nothing changed")
+
+
+def write(con: Console, layout: Layout, out: str | None = None, force: bool = False) -> None:
+    """Write the page and say where (``run`` and ``train`` end with it too)."""
+    path, written = write_report(layout, out, force)
+    con.info(f"report: {path}" + ("" if written else " (up to date)"))
+
+
+def run(args: argparse.Namespace, con: Console, layout: Layout) -> int:
+    write(con, layout, args.out, args.force)
+    return EXIT_OK

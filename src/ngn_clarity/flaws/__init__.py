@@ -1,0 +1,31 @@
+"""The flaw engine: turn a gold clip into a flawed one, and say exactly how to undo it.
+
+One engine serves ``clarity synth`` (the embedded set) and ``clarity augment`` (any gold
+library): :func:`make_flawed` draws one of the flaw's **variants** (several ways engineers
+actually produce that flaw, :mod:`.variants`), builds its :class:`Chain` of **transforms**
+(one small frozen dataclass each, with every drawn parameter recorded, as audiomentations
+does; :mod:`.transforms`), runs it, and returns the audio, the chain and the **correction
+vector** (:mod:`.correction`).
+
+Modules: :mod:`.transforms` (the stages), :mod:`.chain` (:class:`Chain`, callable, with its
+own correction), :mod:`.variants` (what each flaw draws), :mod:`.correction` (the vector),
+:mod:`.engine` (:func:`make_flawed`).
+
+The variants of every flaw are listed in :mod:`.variants`; the correction vector's fields in
+:mod:`.correction` (and :mod:`ngn_clarity.corrections`). Record JSON keeps
+``params.chain`` = :meth:`Chain.to_dicts`.
+"""
+
+from .chain import Chain
+from .correction import EQ_LIMIT_DB, correction, eq_response_db
+from .engine import Flawed, draw_chain, make_flawed
+from .transforms import (Bitcrush, Butterworth, Compressor, ConvolutionRoom, Gain, HighShelf,
+                         Limiter, LowShelf, MultibandCompressor, Peak, Room, Shaper,
+                         SliceJitter, Transform, UpwardCompressor)
+from .variants import VARIANTS, Context, strongest_partials
+
+__all__ = ["EQ_LIMIT_DB", "VARIANTS", "Bitcrush", "Butterworth", "Chain", "Compressor",
+           "Context", "ConvolutionRoom", "Flawed", "Gain", "HighShelf", "Limiter", "LowShelf",
+           "MultibandCompressor", "Peak", "Room", "Shaper", "SliceJitter", "Transform",
+           "UpwardCompressor", "correction", "draw_chain", "eq_response_db", "make_flawed",
+           "strongest_partials"]

@@ -1,0 +1,339 @@
+"""The flaw engine's variants: several ways engineers actually produce each flaw.
+
+:data:`VARIANTS` maps each flaw slug to its variants, each a builder
+``(rng, severity, context) -> [Transform, ...]`` that draws every parameter from ``rng``
+(severity 0 = mild but audible, 1 = strong). A :class:`Context` lets a builder look at the
+clip it is about to flaw: an engineer's flaw lands where the sound has content, so centres
+and cutoffs follow the clip's own spectrum (:func:`context_of`).
+
+==================  ========================================================================
+EQ flaws            ``peak`` one boost, centre (where the clip has energy in the band) and
+                    Q drawn; ``broad`` a wide
+(muddy, harsh,      boost or shelf; ``stacked`` two boosts in the band; ``tilt`` a cut of the
+nasal, boxy,        opposite band plus a smaller boost in the flaw's band
+over_sibilant,
+boomy)
+thin / dark         ``filter`` a Butterworth high/low-pass of order 1-4; ``shelf`` a shelf
+                    cut; ``both`` a gentle filter and a shelf; the cutoff follows the clip's
+                    own low end (5 % rolloff) or top end (97 % rolloff)
+over_compressed     ``compressor`` feed-forward, attack/release/ratio drawn, hard or soft
+                    knee; ``limiter`` brickwall; ``multiband`` three bands squashed apart;
+                    ``upward`` quiet parts raised (upward compression)
+distorted           ``tanh``, ``hard_clip``, ``asymmetric`` (tube-like), ``foldback`` (fuzz),
+                    ``bitcrush`` (bit depth and sample-rate reduction)
+undefined           low-pass, compression and slight saturation in three different orders
+                    (the saturation always before the low-pass)
+ringy               resonances on the clip's own strong partials with an algorithmic
+                    ``room``, a ``convolution`` room (exponential-decay noise, RT60
+                    0.3-2.5 s), or a ``modal`` ring (decaying partials)
+sloppy_timing       the audio is cut just before its onsets and the slices moved (with short
+                    crossfades, no clicks): ``scatter`` N(0, 10-40 ms), ``drift`` a random
+                    walk (rushing/dragging), ``flams`` 40 % of the hits 1.5-3x as far off
+==================  ========================================================================
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .. import taxonomy
+from ..dsp import rms_db
+from .transforms import (Bitcrush, Butterworth, Compressor, ConvolutionRoom, HighShelf,
+                         Limiter, LowShelf, MultibandCompressor, Peak, Room, Shaper,
+                         SliceJitter, Transform, UpwardCompressor)
+
+
+def _lerp(lo: float, hi: float, severity: float) -> float:
+    return float(lo + (hi - lo) * severity)
+
+
+def _loguniform(rng: np.random.Generator, lo: float, hi: float) -> float:
+    return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a variant may look at to draw its parameters: an engineer's flaw lands where
+    the sound has content, so centres and cutoffs follow the clip's own spectrum."""
+
+    instrument: str
+    sample_rate: int
+    rms_db: float
+    partials: tuple[float, ...]
+    """The clip's strongest spectral peaks between 300 Hz and 4 kHz (Hz)."""
+    modes: tuple[float, ...] = ()
+    """The two strongest such peaks of each quarter of the clip (for a resonant body)."""
+    bands_hz: tuple[float, ...] = ()
+    """Centres of 1/6-octave bands from 30 Hz to 18 kHz ..."""
+    bands_power: tuple[float, ...] = ()
+    """... and the clip's mean power in each."""
+
+    def pick(self, rng: np.random.Generator, lo: float, hi: float) -> float:
+        """A frequency in [lo, hi]: a 1/6-octave band drawn with probability proportional
+        to the square root of its power (log-uniform where the clip is silent), jittered
+        within the band."""
+        f = np.asarray(self.bands_hz)
+        p = np.sqrt(np.asarray(self.bands_power))
+        m = (f >= lo) & (f <= hi)
+        if not m.any() or p[m].sum() <= 0:
+            return _loguniform(rng, lo, hi)
+        c = float(rng.choice(f[m], p=p[m] / p[m].sum()))
+        return float(np.clip(c * 2 ** rng.uniform(-1 / 12, 1 / 12), lo, hi))
+
+    def rolloff(self, fraction: float) -> float:
+        """Frequency below which ``fraction`` of the clip's power lies (Hz)."""
+        p = np.cumsum(self.bands_power)
+        if not len(p) or p[-1] <= 0:
+            return 1000.0
+        return float(self.bands_hz[int(np.searchsorted(p, fraction * p[-1]))])
+
+
+def _band_powers(x: np.ndarray, sr: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    m = x.mean(axis=1).astype(np.float64)
+    n = 1 << 13
+    if len(m) < n:
+        m = np.pad(m, (0, n - len(m)))
+    frames = m[: len(m) // n * n].reshape(-1, n) * np.hanning(n)
+    power = np.mean(np.abs(np.fft.rfft(frames, axis=1)) ** 2, axis=0)
+    freqs = np.fft.rfftfreq(n, 1.0 / sr)
+    centres = 30.0 * 2 ** (np.arange(0, 60) / 6)
+    centres = centres[centres <= min(18000.0, 0.45 * sr)]
+    lo, hi = centres * 2 ** (-1 / 12), centres * 2 ** (1 / 12)
+    c = np.concatenate(([0.0], np.cumsum(power)))
+    a, b = np.searchsorted(freqs, lo), np.searchsorted(freqs, hi)
+    band = (c[b] - c[a]) / np.maximum(b - a, 1)
+    return tuple(float(v) for v in centres), tuple(float(v) for v in band)
+
+
+Build = Callable[[np.random.Generator, float, Context], list[Transform]]
+
+#: Each EQ flaw: its band (Hz), gain range (dB) for a single boost, Q range, and the
+#: opposite band a "tilt" variant cuts. Muddy (180-400 Hz) and boxy (400-850 Hz) split the
+#: taxonomy's overlapping descriptions (200-500 and 300-800 Hz) where engineers do: mud in
+#: the low mids, box above it, so one boost is not both.
+_BANDS: dict[str, tuple[tuple[float, float], tuple[float, float], tuple[float, float],
+                        tuple[float, float]]] = {
+    "muddy": ((180, 400), (6, 12), (0.7, 1.6), (2500, 6000)),
+    "harsh": ((2000, 5000), (6, 13), (0.9, 2.5), (150, 450)),
+    "nasal": ((800, 1500), (7, 13), (1.5, 4.0), (4000, 9000)),
+    "boxy": ((400, 850), (7, 13), (1.2, 3.0), (3000, 9000)),
+    "over_sibilant": ((5000, 9500), (8, 15), (0.9, 2.2), (150, 600)),
+    "boomy": ((60, 130), (8, 14), (1.5, 4.0), (1500, 5000)),
+}
+
+
+def _eq_variants(flaw: str) -> dict[str, Build]:
+    (lo, hi), (g_lo, g_hi), (q_lo, q_hi), (opp_lo, opp_hi) = _BANDS[flaw]
+
+    def peak(rng, sev, ctx):
+        return [Peak(ctx.pick(rng, lo, hi), _lerp(g_lo, g_hi, sev),
+                     float(rng.uniform(q_lo, q_hi)))]
+
+    def broad(rng, sev, ctx):
+        gain = _lerp(g_lo - 1, g_hi - 2, sev)
+        if flaw == "boomy" and rng.random() < 0.5:
+            return [LowShelf(_loguniform(rng, hi * 0.8, hi * 1.5), gain,
+                             float(rng.uniform(0.6, 1.0)))]
+        if flaw in ("harsh", "over_sibilant") and rng.random() < 0.5:
+            return [HighShelf(_loguniform(rng, lo * 0.8, lo * 1.3), gain,
+                              float(rng.uniform(0.6, 1.0)))]
+        return [Peak(ctx.pick(rng, lo, hi), gain, float(rng.uniform(0.4, 0.8)))]
+
+    def stacked(rng, sev, ctx):
+        f1 = ctx.pick(rng, lo, hi)
+        ratio = float(rng.uniform(1.3, 2.0))
+        f2 = float(np.clip(f1 * ratio if rng.random() < 0.5 else f1 / ratio, lo, hi))
+        total = _lerp(g_lo, g_hi, sev)
+        share = float(rng.uniform(0.45, 0.65))
+        return [Peak(f1, total * share + 1.5, float(rng.uniform(q_lo, q_hi))),
+                Peak(f2, total * (1 - share) + 1.5, float(rng.uniform(q_lo, q_hi)))]
+
+    def tilt(rng, sev, ctx):
+        return [Peak(_loguniform(rng, opp_lo, opp_hi), -_lerp(6, 12, sev),
+                     float(rng.uniform(0.9, 1.4))),
+                Peak(ctx.pick(rng, lo, hi), _lerp(g_lo - 2, g_hi - 4, sev),
+                     float(rng.uniform(q_lo, q_hi)))]
+
+    return {"peak": peak, "broad": broad, "stacked": stacked, "tilt": tilt}
+
+
+def _filter_variants(kind: str) -> dict[str, Build]:
+    """thin (highpass) or dark (lowpass)."""
+    thin = kind == "highpass"
+
+    def cutoff(rng, sev, ctx):  # where the clip's own low or high end is
+        jitter = float(rng.uniform(0.85, 1.15))
+        if thin:
+            lo, hi = (50, 250) if ctx.instrument == "bass" else (100, 500)
+            return float(np.clip(ctx.rolloff(0.05) * _lerp(1.6, 3.5, sev), lo, hi)) * jitter
+        return float(np.clip(ctx.rolloff(0.97) * _lerp(0.7, 0.3, sev), 1000, 8000)) * jitter
+
+    def shelf(f, gain, q):
+        return LowShelf(f, gain, q) if thin else HighShelf(f, gain, q)
+
+    def filt(rng, sev, ctx):
+        order = int(rng.integers(1, 5))
+        f = cutoff(rng, sev, ctx) * (1.4 if order == 1 else 1.0) ** (1 if thin else -1)
+        return [Butterworth(kind, f, order)]
+
+    def shelf_only(rng, sev, ctx):
+        f = cutoff(rng, sev, ctx) * (1.5 if thin else 0.8)
+        return [shelf(f, -_lerp(9, 18, sev), float(rng.uniform(0.5, 0.9)))]
+
+    def both(rng, sev, ctx):
+        f = cutoff(rng, sev, ctx)
+        return [Butterworth(kind, f, int(rng.integers(1, 3))),
+                shelf(f * (1.5 if thin else 0.8), -_lerp(6, 12, sev), 0.7)]
+
+    return {"filter": filt, "shelf": shelf_only, "both": both}
+
+
+def _over_compressed() -> dict[str, Build]:
+    def compressor(rng, sev, ctx):
+        soft = rng.random() < 0.5
+        return [Compressor(ctx.rms_db - _lerp(8, 20, sev), _lerp(6, 20, sev),
+                           _loguniform(rng, 0.05, 1.0), _loguniform(rng, 30, 300),
+                           knee_db=float(rng.uniform(6, 12)) if soft else 0.0,
+                           makeup_db=_lerp(4, 10, sev)),
+                Limiter(_lerp(4, 10, sev), -1.0, float(rng.uniform(20, 80)))]
+
+    def limiter(rng, sev, ctx):
+        return [Limiter(_lerp(8, 18, sev), -1.0, _loguniform(rng, 10, 200))]
+
+    def multiband(rng, sev, ctx):
+        return [MultibandCompressor(_loguniform(rng, 150, 400), _loguniform(rng, 2000, 5000),
+                                    _lerp(8, 18, sev), _lerp(6, 20, sev),
+                                    _loguniform(rng, 0.2, 10), _loguniform(rng, 40, 200)),
+                Limiter(_lerp(5, 10, sev), -1.0, 50.0)]
+
+    def upward(rng, sev, ctx):
+        return [UpwardCompressor(ctx.rms_db - float(rng.uniform(0, 4)), _lerp(4, 10, sev),
+                                 float(rng.uniform(30, 120)), _lerp(12, 30, sev)),
+                Limiter(_lerp(5, 10, sev), -1.0, 50.0)]
+
+    return {"compressor": compressor, "limiter": limiter, "multiband": multiband,
+            "upward": upward}
+
+
+def _distorted() -> dict[str, Build]:
+    def shaper(curve):
+        def build(rng, sev, ctx):
+            lo, hi = {"tanh": (12, 30), "hard_clip": (8, 22), "asymmetric": (12, 28),
+                      "foldback": (6, 16)}[curve]
+            return [Shaper(curve, _lerp(lo, hi, sev),
+                           float(rng.uniform(0.3, 0.8)) if curve == "asymmetric" else 0.0)]
+        return build
+
+    def bitcrush(rng, sev, ctx):
+        return [Bitcrush(round(_lerp(4.5, 2.5, sev) + float(rng.uniform(-0.5, 0.5)), 2),
+                         int(rng.integers(2, 4 + int(5 * sev))))]
+
+    return {**{c: shaper(c) for c in ("tanh", "hard_clip", "asymmetric", "foldback")},
+            "bitcrush": bitcrush}
+
+
+def _undefined() -> dict[str, Build]:
+    def parts(rng, sev, ctx):
+        lp = Butterworth("lowpass", _lerp(700, 250, sev) * float(rng.uniform(0.85, 1.15)),
+                         int(rng.integers(2, 5)))
+        comp = Compressor(ctx.rms_db - _lerp(6, 14, sev), _lerp(4, 10, sev),
+                          float(rng.uniform(0.1, 1.0)), _loguniform(rng, 80, 250))
+        sat = Shaper("tanh", _lerp(2, 6, sev))
+        return lp, comp, sat
+
+    def order(*idx):  # the saturation always comes before the low-pass that dulls it
+        def build(rng, sev, ctx):
+            p = parts(rng, sev, ctx)
+            return [p[i] for i in idx]
+        return build
+
+    return {"drive_filter_squash": order(2, 0, 1), "squash_drive_filter": order(1, 2, 0),
+            "drive_squash_filter": order(2, 1, 0)}
+
+
+def _ringy() -> dict[str, Build]:
+    def resonances(rng, sev, ctx):
+        chosen = list(rng.choice(ctx.partials, size=min(int(rng.integers(2, 4)),
+                                                        len(ctx.partials)), replace=False)
+                      ) if ctx.partials else [_loguniform(rng, 500, 3000)]
+        return [Peak(float(f), _lerp(6, 12, sev), float(rng.uniform(15, 40))) for f in chosen]
+
+    def room(rng, sev, ctx):
+        return [*resonances(rng, sev, ctx),
+                Room(_lerp(0.6, 0.9, sev), float(rng.uniform(0.05, 0.3)),
+                     _lerp(0.35, 0.6, sev))]
+
+    def convolution(rng, sev, ctx):
+        return [*resonances(rng, sev, ctx),
+                ConvolutionRoom(_lerp(0.5, 2.5, sev) * float(rng.uniform(0.8, 1.0)),
+                                _lerp(0.45, 0.7, sev), int(rng.integers(2**31)))]
+
+    def modal(rng, sev, ctx):  # modes on the partials of every part of the clip
+        partials = ctx.modes or (_loguniform(rng, 400, 2000),)
+        return [*resonances(rng, sev, ctx)[:1],
+                ConvolutionRoom(_lerp(1.2, 2.5, sev), _lerp(0.5, 0.7, sev),
+                                int(rng.integers(2**31)), partials)]
+
+    return {"room": room, "convolution": convolution, "modal": modal}
+
+
+def _sloppy() -> dict[str, Build]:
+    def mode(m):
+        def build(rng, sev, ctx):
+            return [SliceJitter(m, _lerp(10, 40, sev), int(rng.integers(2**31)))]
+        return build
+
+    return {m: mode(m) for m in ("scatter", "drift", "flams")}
+
+
+VARIANTS: dict[str, dict[str, Build]] = {
+    **{f: _eq_variants(f) for f in _BANDS},
+    "thin": _filter_variants("highpass"),
+    "dark": _filter_variants("lowpass"),
+    "over_compressed": _over_compressed(),
+    "distorted": _distorted(),
+    "undefined": _undefined(),
+    "ringy": _ringy(),
+    "sloppy_timing": _sloppy(),
+}
+assert set(VARIANTS) == set(taxonomy.ALL_FLAW_SLUGS)
+
+
+def strongest_partials(audio: np.ndarray, sr: int, lo: float = 300.0, hi: float = 4000.0,
+                       k: int = 8) -> tuple[float, ...]:
+    """Frequencies (Hz) of the ``k`` strongest spectral peaks between ``lo`` and ``hi``."""
+    x = audio.mean(axis=1) if audio.ndim == 2 else audio
+    n = 1 << 14
+    if len(x) < n:
+        x = np.pad(x, (0, n - len(x)))
+    frames = x[: len(x) // n * n].reshape(-1, n) * np.hanning(n)
+    power = np.mean(np.abs(np.fft.rfft(frames, axis=1)) ** 2, axis=0)
+    freqs = np.fft.rfftfreq(n, 1.0 / sr)
+    band = np.flatnonzero((freqs >= lo) & (freqs <= hi))
+    local = [i for i in band if power[i] >= power[i - 1] and power[i] >= power[i + 1]]
+    local.sort(key=lambda i: -power[i])
+    return tuple(round(float(freqs[i]), 2) for i in local[:k])
+
+
+def _modes(x: np.ndarray, sr: int) -> tuple[float, ...]:
+    """Two strongest 300 Hz-4 kHz peaks of each quarter of the clip, 3 % apart at least."""
+    quarter = len(x) // 4
+    out: list[float] = []
+    for k in range(4):
+        for f in strongest_partials(x[k * quarter:(k + 1) * quarter], sr, k=2):
+            if all(abs(f / g - 1) > 0.03 for g in out):
+                out.append(f)
+    return tuple(out)
+
+
+def context_of(x: np.ndarray, sample_rate: int, instrument: str, flaw: str) -> Context:
+    """What a variant of ``flaw`` may look at in ``(frames, channels)`` float32 audio (the
+    partials and modes only for ``ringy``, the only flaw that uses them)."""
+    ringy = flaw == "ringy"
+    return Context(instrument, sample_rate, rms_db(x),
+                   strongest_partials(x, sample_rate) if ringy else (),
+                   _modes(x, sample_rate) if ringy else (), *_band_powers(x, sample_rate))
