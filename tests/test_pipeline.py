@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -9,10 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from helpers import copy_raw, processes_mentioning, write_tone
 from ngn_clarity.cli import main
+from ngn_clarity.features.schema import SCHEMAS
 from ngn_clarity.gain import NormalizeSettings
 from ngn_clarity.layout import Layout
 from ngn_clarity.pipeline import RunSettings, format_summary, run
@@ -199,3 +202,30 @@ def test_the_summary_is_not_ready_when_a_table_is_not_the_one_its_metadata_vouch
     assert "features.csv is not the table its metadata describes" in s.not_ready_because[0]
     s = build_summary(layout, RunSettings(schema="extended"), [])
     assert not s.ready
+
+
+def test_run_writes_the_extended_table_by_default_and_the_seeds_with_schema_seed(
+        rendered, tmp_path):
+    layout = copy_raw(rendered, tmp_path / "data")
+    common = ["--data-dir", str(layout.root), "--jobs", "2", "-q"]
+    assert main(["run", *common]) == 0
+    df = pd.read_csv(layout.features / "features.csv")
+    extended = SCHEMAS["extended"]
+    assert list(df.columns) == extended.csv_header and df.shape == (20, 67)
+    assert df.columns[3:25].tolist() == SCHEMAS["seed"].names[:22]  # the seed's 22 first
+    meta = json.loads((layout.features / "feature_metadata.json").read_text())
+    assert (meta["schema"], meta["schema_version"]) == ("extended", extended.version)
+
+    assert main(["run", "--schema", "seed", *common]) == 0
+    seed = pd.read_csv(layout.features / "features.csv")
+    assert list(seed.columns) == SCHEMAS["seed"].csv_header and seed.shape == (20, 67)
+    assert (seed.filter(like="reserved_") == 0.0).all().all()
+    assert seed.iloc[:, :25].equals(df.iloc[:, :25])  # the same clips, the same 22 values
+
+
+@pytest.mark.parametrize("command", ["run", "features", "train"])
+def test_every_step_defaults_to_the_extended_schema(command):
+    from ngn_clarity.cli import build_parser
+
+    args = build_parser(full=command).parse_args([command, "--data-dir", "x"])
+    assert args.schema == "extended" == RunSettings().schema

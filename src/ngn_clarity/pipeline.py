@@ -53,8 +53,7 @@ class RunSettings(Validated):
     Parameters
     ----------
     schema : str
-        The fingerprint (default ``seed``, the seed's exact table; ``train`` uses
-        ``extended``).
+        The fingerprint (default ``extended``; ``seed`` writes the seed's exact table).
     normalize : NormalizeSettings
         Target loudness and output format of ``processed/``.
     jobs : int, optional
@@ -121,7 +120,7 @@ def run(layout: Layout, cfg: RunSettings | None = None, *, progress: bool = True
     layout : Layout
         The data folder (it must exist).
     cfg : RunSettings, optional
-        Schema, normalization, workers (default: seed schema, -18 LUFS float WAV).
+        Schema, normalization, workers (default: extended schema, -18 LUFS float WAV).
     progress : bool
         Show progress bars on a terminal.
     say : callable

@@ -66,7 +66,7 @@ def fingerprint(samples: np.ndarray, sample_rate: int, schema: SchemaLike = DEFA
     sample_rate : int
         Its rate (Hz).
     schema : Schema or str
-        Which 64 features (default ``seed``).
+        Which 64 features (default ``extended``).
     loudness_report : LoudnessReport, optional
         ``loudness.measure(samples, sample_rate, true_peak=False)`` when the caller already
         has it (the normalizer does); it gives the same values.

@@ -4,10 +4,10 @@ It drives extraction order, the CSV header, ``feature_metadata.json`` and
 ``docs/features.md``. Each schema is a :class:`Schema` in the registry :data:`SCHEMAS`
 (:func:`get` looks one up by name, once, where a name comes in):
 
-* ``seed`` (default): the seed's 22 features at indices 0-21, ``reserved_00..reserved_41`` =
-  0.0 at 22-63; it never changes.
-* ``extended`` (version 2): the same 22 in slots 0-21, then 42 features chosen, by measured
-  importance
+* ``seed``: the seed's 22 features at indices 0-21, ``reserved_00..reserved_41`` = 0.0 at
+  22-63; it never changes.
+* ``extended`` (the default of every step, version 2): the same 22 in slots 0-21, then 42
+  features chosen, by measured importance
   and effect size on the embedded set, to expose the flaw taxonomy: local contrast at the 8
   correction centres and per flaw region, octave levels, the spectrum's edges, narrow peaks,
   loudness dynamics, waveform peaks, decay, grid alignment, variability.
@@ -275,7 +275,7 @@ SCHEMAS: dict[str, Schema] = {
 }
 #: The schema every step uses unless told otherwise (``--schema seed`` writes the seed's
 #: exact table).
-DEFAULT_SCHEMA = "seed"
+DEFAULT_SCHEMA = "extended"
 
 
 def get(schema: "str | Schema") -> Schema:

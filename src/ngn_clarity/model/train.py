@@ -32,7 +32,7 @@ import numpy as np
 from .. import settings
 from ..errors import ModelError
 from ..executor import default_jobs, die_with_parent
-from ..features.schema import SCHEMAS, get
+from ..features.schema import DEFAULT_SCHEMA, SCHEMAS, get
 from ..fsutil import atomic_path, atomic_write_json
 from ..layout import Layout
 from ..report import figures
@@ -75,7 +75,7 @@ class TrainSettings(Validated):
     """
 
     model: str = "auto"
-    schema: str = "extended"
+    schema: str = DEFAULT_SCHEMA
     cv: int = 5
     leave_source_out: bool = True
     n_estimators: int | None = None

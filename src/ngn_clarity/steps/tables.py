@@ -94,7 +94,7 @@ def build_tables(layout: Layout, schema: Schema | str = DEFAULT_SCHEMA, *,
     layout : Layout
         The data folder (it must exist).
     schema : Schema or str
-        The fingerprint (default ``seed``).
+        The fingerprint (default ``extended``).
     jobs : int, optional
         Worker processes (None: every core).
     scheduler : str, optional
