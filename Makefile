@@ -38,8 +38,12 @@ bench: $(STAMP)
 	$(PY) benchmarks/features.py
 	$(PY) benchmarks/pipeline.py --scale
 
+# the generated parts of the docs: the feature table, and the layer table of docs/architecture.md
 docs: $(STAMP)
 	$(PY) -c "from ngn_clarity.features.schema import markdown; print(markdown(), end='')" > docs/features.md
+	$(PY) -c "import pathlib; from ngn_clarity.architecture import BEGIN, END, markdown; \
+	p = pathlib.Path('docs/architecture.md'); head, rest = p.read_text().split(BEGIN, 1); \
+	p.write_text(head + BEGIN + '\n' + markdown() + '\n' + END + rest.split(END, 1)[1])"
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache

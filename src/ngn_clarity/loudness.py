@@ -10,7 +10,7 @@ sampled every 100 ms (EBU Tech 3341). The report also carries the K-weighted ene
 
 The engine is libebur128 (through ``pyebur128``) for the gated loudness measures, which pass
 the EBU conformance cases, and soxr for the true-peak oversampling. This module adds the
-pipeline's own rules (DESIGN.md, "Loudness"):
+pipeline's own rules (docs/architecture.md, "Decisions: loudness"):
 
 * **Mono is dual-mono.** A one-channel file is measured as if sent to both speakers
   (channel weight 2, +3.01 dB against plain BS.1770), so a mono stem and its stereo copy

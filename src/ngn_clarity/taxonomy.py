@@ -3,7 +3,7 @@
 This module is the single source of truth for every naming rule in the pipeline. Nothing
 else hard-codes an instrument, a flaw slug or a file-name pattern.
 
-File names (DESIGN.md, "Taxonomy")::
+File names (docs/architecture.md, "Decisions: taxonomy")::
 
     gold:    <source>_<NNN>.<ext>                 kick_001.wav
     flawed:  <source>_flawed_<flaw>_<NNN>.<ext>   kick_flawed_over_compressed_003.wav

@@ -293,16 +293,43 @@ def get(schema: "str | Schema") -> Schema:
     return SCHEMAS[schema]
 
 
+_OVERVIEW = """\
+Back to the [README](../README.md). Each clip becomes 64 floats, in the order below: the
+CSV header, `feature_metadata.json` and this page come from the one table in
+`ngn_clarity/features/schema.py`. Each family of features is one documented function in
+`features/families.py` over one shared analysis (`features/analysis.py`, parameters below).
+Frame statistics use active frames only. Never NaN or Inf: each family documents its neutral
+value, and a final guard counts replacements (`non_finite_replaced_by_guard` in the
+metadata).
+
+`extended` (the default of every step) keeps the seed's 22 features in slots 0-21 and fills
+slots 22-63 with features chosen to expose the flaw taxonomy: each band compared with the
+clip's own smoothed spectrum (an absolute band level cannot tell a +8 dB boost from another
+instrument's natural tone), octave balance, the spectrum's edges, narrow resonances, loudness
+dynamics, waveform peaks, decay after onsets, onset-grid timing and variability. `seed` is the
+seed's exact table: the 22, then `reserved_00..41` = 0.0. Each table says which it holds
+(`feature_metadata.json`: schema and version).
+
+Golden vectors: `tests/golden/seed.json` and `extended.json` hold the 64 expected values for
+five signals made by code (`ngn_clarity/features/golden.py`) with the tolerance a C++
+re-implementation must meet (`|got - want| <= 1e-5 + 1e-4 |want|`); `python -m
+ngn_clarity.features.golden tests/golden` regenerates them after an intended change.
+Known-answer tests: a 1 kHz sine gives centroid 1000 Hz, crest 1.414, peak-to-average 1.571,
+ZCR 2000/44100; white noise gives flatness e^-gamma = 0.561; each contrast/region feature
+reads a known peaking boost on pink noise within 1 dB; MFCCs equal `librosa.feature.mfcc`.
+"""
+
+
 def markdown() -> str:
     """``docs/features.md``: every feature of both schemas, with definitions."""
     lines = ["# Fingerprint features", "",
              "Generated from `ngn_clarity/features/schema.py`; do not edit. Regenerate with "
              "`make docs` (a test checks that this file matches the schema).", "",
-             "## Analysis frame", ""]
+             _OVERVIEW, "## Analysis frame", ""]
     lines += [f"- `{k}`: {v}" for k, v in ANALYSIS.items()]
     lines += ["", "Active frames: STFT frames whose RMS is at least -60 dBFS and within 50 dB "
               "of the loudest frame (all frames if none is).", ""]
-    for schema in SCHEMAS.values():
+    for schema in sorted(SCHEMAS.values(), key=lambda sc: sc.name != DEFAULT_SCHEMA):
         lines += [f"## Schema `{schema.name}`", "", "| # | name | category | unit | definition | "
                   "reveals |", "|---|---|---|---|---|---|"]
         for i, s in enumerate(schema.specs):
