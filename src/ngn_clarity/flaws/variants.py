@@ -92,14 +92,19 @@ class Context:
         return float(self.bands_hz[int(np.searchsorted(p, fraction * p[-1]))])
 
 
+def _mean_power(audio: np.ndarray, sr: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(frequencies, mean power spectrum) of the channel mean over ``n``-sample Hann frames
+    (a clip shorter than one frame is zero-padded to one)."""
+    x = audio.mean(axis=1) if audio.ndim == 2 else audio
+    if len(x) < n:
+        x = np.pad(x, (0, n - len(x)))
+    frames = x[: len(x) // n * n].reshape(-1, n) * np.hanning(n)
+    return (np.fft.rfftfreq(n, 1.0 / sr),
+            np.mean(np.abs(np.fft.rfft(frames, axis=1)) ** 2, axis=0))
+
+
 def _band_powers(x: np.ndarray, sr: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    m = x.mean(axis=1).astype(np.float64)
-    n = 1 << 13
-    if len(m) < n:
-        m = np.pad(m, (0, n - len(m)))
-    frames = m[: len(m) // n * n].reshape(-1, n) * np.hanning(n)
-    power = np.mean(np.abs(np.fft.rfft(frames, axis=1)) ** 2, axis=0)
-    freqs = np.fft.rfftfreq(n, 1.0 / sr)
+    freqs, power = _mean_power(x, sr, 1 << 13)
     centres = 30.0 * 2 ** (np.arange(0, 60) / 6)
     centres = centres[centres <= min(18000.0, 0.45 * sr)]
     lo, hi = centres * 2 ** (-1 / 12), centres * 2 ** (1 / 12)
@@ -306,13 +311,7 @@ assert set(VARIANTS) == set(taxonomy.ALL_FLAW_SLUGS)
 def strongest_partials(audio: np.ndarray, sr: int, lo: float = 300.0, hi: float = 4000.0,
                        k: int = 8) -> tuple[float, ...]:
     """Frequencies (Hz) of the ``k`` strongest spectral peaks between ``lo`` and ``hi``."""
-    x = audio.mean(axis=1) if audio.ndim == 2 else audio
-    n = 1 << 14
-    if len(x) < n:
-        x = np.pad(x, (0, n - len(x)))
-    frames = x[: len(x) // n * n].reshape(-1, n) * np.hanning(n)
-    power = np.mean(np.abs(np.fft.rfft(frames, axis=1)) ** 2, axis=0)
-    freqs = np.fft.rfftfreq(n, 1.0 / sr)
+    freqs, power = _mean_power(audio, sr, 1 << 14)
     band = np.flatnonzero((freqs >= lo) & (freqs <= hi))
     local = [i for i in band if power[i] >= power[i - 1] and power[i] >= power[i + 1]]
     local.sort(key=lambda i: -power[i])
