@@ -2,36 +2,40 @@
 
 Everything else is imported at the top of the module that uses it. These are imported where
 they are first needed, because importing them costs a process more than the work most
-commands do (``clarity --help`` and ``clarity loudness FILE`` take about 0.2 s, a warm
-``clarity run`` with nothing to do 0.3 s, a pool or Dask worker fingerprints a clip in
-10 ms). ``tests/test_architecture.py`` refuses any other import inside a function.
+commands do (``clarity --help`` and ``clarity loudness FILE`` take 0.2-0.25 s, a warm
+``clarity run`` with nothing to do about 0.4 s, a pool or Dask worker fingerprints a clip in
+10 ms; docs/performance.md). ``tests/test_architecture.py`` refuses any other import inside
+a function.
 
-Costs: seconds to import the module after numpy, on the 2-core machine these figures come
-from, Python 3.11, bytecode cached (``python -X importtime``; median of 5 fresh processes).
+Costs: seconds to import the module (the submodules the package uses) after numpy, median of
+5 fresh processes, Python 3.11, bytecode cached, on the 2-core machine of the benchmarks
+(with ``PYTHONDONTWRITEBYTECODE=1`` the same within 10 %: the site-packages' bytecode is
+already there). Anything cheaper than about 0.05 s is imported at the top (pedalboard 0.01,
+onnxruntime 0.04, soundfile 0.03, tqdm 0.06 when first, threadpoolctl, soxr, pyebur128).
 """
 
 from __future__ import annotations
 
 #: module -> (seconds to import, what needs it only sometimes).
 LAZY: dict[str, tuple[float, str]] = {
-    "scipy.fft": (0.19, "the fingerprint's STFT, MFCC and long-term spectrum: not "
+    "scipy.fft": (0.21, "the fingerprint's STFT, MFCC and long-term spectrum: not "
                         "`normalize`, a warm `run` or `--help`"),
-    "scipy.signal": (0.75, "the flaw engine's filters and convolution: only where clips "
+    "scipy.signal": (0.67, "the flaw engine's filters and convolution: only where clips "
                            "are made (`augment`, `synth`), not `run` importing `augment`"),
-    "scipy.ndimage": (0.49, "the extended schema's narrow-peak feature only"),
-    "scipy.optimize": (0.67, "the temperature fit of `train`"),
-    "pandas": (0.57, "building and reading the tables; a warm `run` checks them without it"),
-    "matplotlib": (0.66, "figures of the report, `--analyze` and `train`"),
-    "sklearn": (2.0, "splits, estimators and metrics of `train`"),
-    "lightgbm": (2.5, "the boosted classifier of `train` (and its ONNX converter)"),
-    "joblib": (0.25, "saving and loading the fitted models"),
-    "onnx": (2.15, "editing the exported graphs"),
-    "skl2onnx": (4.6, "exporting the models"),
-    "onnxmltools": (3.6, "exporting a LightGBM model"),
-    "onnxruntime": (0.18, "`predict`, `bench-onnx` and the export's parity check"),
-    "distributed": (1.34, "`--scheduler`: the Dask client"),
-    "tinysoundfont": (0.03, "SoundFont rendering of `synth`; optional (installed without "
-                            "its dependencies), so absent until used"),
+    "scipy.ndimage": (0.22, "the extended schema's narrow-peak feature only"),
+    "scipy.optimize": (0.34, "the temperature fit of `train`"),
+    "pandas": (0.24, "building and reading the tables; a warm `run` checks them without it"),
+    "matplotlib": (0.34, "figures of the report, `--analyze` and `train` (pyplot)"),
+    "sklearn": (1.1, "splits, estimators and metrics of `train` (each of ensemble, "
+                     "model_selection, metrics)"),
+    "lightgbm": (1.2, "the boosted classifier of `train` (and its ONNX converter)"),
+    "joblib": (0.08, "saving and loading the fitted models: not `predict`, which runs ONNX"),
+    "onnx": (0.64, "editing the exported graphs"),
+    "skl2onnx": (1.9, "exporting the models"),
+    "onnxmltools": (1.75, "exporting a LightGBM model (its converter)"),
+    "distributed": (0.23, "`--scheduler`: the Dask client"),
+    "tinysoundfont": (0.004, "SoundFont rendering of `synth`: cheap, but optional (installed "
+                             "without its dependencies), so imported where it is used"),
 }
 
 
