@@ -96,9 +96,10 @@ def number(name: str, constraint: Any) -> Callable[[str], Any]:
 def setting(g, flag: str, cls: type[settings.Validated], name: str, help: str,
             metavar: str = "N", **kw: Any) -> None:
     """``flag`` for field ``name`` of ``cls``: its type and range from the class's
-    constraint, its default from the class (shown in ``--help``)."""
+    constraint, its default from the class (shown in ``--help``; a None default is for
+    ``help`` to explain)."""
     default = cls.default(name)
-    shown = "" if default is None and "(default" in help else f" (default {default})"
+    shown = "" if default is None else f" (default {default})"
     g.add_argument(flag, *kw.pop("aliases", ()), dest=kw.pop("dest", name),
                    type=number(name, cls.constraints[name]), default=default,
                    metavar=metavar, help=help + shown, **kw)
