@@ -6,11 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Levels of a finding: ``error`` (the file was skipped or refused), ``warning`` (worth
-#: knowing; it did not stop the file).
-LEVELS: tuple[str, ...] = ("error", "warning")
-
-
 @dataclass(frozen=True)
 class Finding:
     """A path and the one-line reason a step says something about it.

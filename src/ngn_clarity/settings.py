@@ -253,10 +253,6 @@ class Validated:
         for f in fields(self):  # type: ignore[arg-type]
             if f.name in self.constraints:
                 check(f.name, getattr(self, f.name), self.constraints[f.name])
-        self.check_together()
-
-    def check_together(self) -> None:
-        """Constraints between fields; override (raise :class:`SettingsError`)."""
 
 
 #: Shared constraints, reused by every settings class that has such a field.
