@@ -7,7 +7,9 @@ actually produce that flaw, :mod:`.variants`), builds its :class:`Chain` of **tr
 does; :mod:`.transforms`), runs it, and returns the audio, the chain and the **correction
 vector** (:mod:`.correction`).
 
-Modules: :mod:`.transforms` (the stages), :mod:`.chain` (:class:`Chain`, callable, with its
+Modules: :mod:`.transforms` (the base class, equalizers and filters), :mod:`.dynamics`,
+:mod:`.drive`, :mod:`.space`, :mod:`.timing` (the other stages), :mod:`.context` (what a
+variant looks at), :mod:`.chain` (:class:`Chain`, callable, with its
 own correction), :mod:`.variants` (what each flaw draws), :mod:`.correction` (the vector),
 :mod:`.engine` (:func:`make_flawed`).
 
@@ -19,13 +21,19 @@ The variants of every flaw are listed in :mod:`.variants`; the correction vector
 from .chain import Chain
 from .correction import EQ_LIMIT_DB, correction, eq_response_db
 from .engine import Flawed, draw_chain, make_flawed
-from .transforms import (Bitcrush, Butterworth, Compressor, ConvolutionRoom, Gain, HighShelf,
-                         Limiter, LowShelf, MultibandCompressor, Peak, Room, Shaper,
-                         SliceJitter, Transform, UpwardCompressor)
-from .variants import VARIANTS, Context, strongest_partials
+from .context import Context, context_of, strongest_partials
+from .drive import Bitcrush, Shaper
+from .dynamics import (Compressor, Limiter, MultibandCompressor, RmsCompressor,
+                       UpwardCompressor)
+from .space import ConvolutionRoom, Room, SchroederRoom
+from .timing import SliceJitter
+from .transforms import (Butterworth, FirEq, Gain, HighShelf, Ladder, LowShelf, Peak,
+                         Transform)
+from .variants import VARIANTS
 
 __all__ = ["EQ_LIMIT_DB", "VARIANTS", "Bitcrush", "Butterworth", "Chain", "Compressor",
-           "Context", "ConvolutionRoom", "Flawed", "Gain", "HighShelf", "Limiter", "LowShelf",
-           "MultibandCompressor", "Peak", "Room", "Shaper", "SliceJitter", "Transform",
-           "UpwardCompressor", "correction", "draw_chain", "eq_response_db", "make_flawed",
+           "Context", "ConvolutionRoom", "FirEq", "Flawed", "Gain", "HighShelf", "Ladder",
+           "Limiter", "LowShelf", "MultibandCompressor", "Peak", "RmsCompressor", "Room",
+           "SchroederRoom", "Shaper", "SliceJitter", "Transform", "UpwardCompressor",
+           "context_of", "correction", "draw_chain", "eq_response_db", "make_flawed",
            "strongest_partials"]

@@ -9,7 +9,8 @@ import numpy as np
 
 from .. import taxonomy
 from .chain import Chain
-from .variants import VARIANTS, context_of
+from .context import context_of
+from .variants import VARIANTS
 
 
 @dataclass
