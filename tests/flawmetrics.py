@@ -3,7 +3,10 @@
 EQ flaws raise their band against the rest of the spectrum; thin and dark lower the low or
 high end; undefined lowers everything above 400 Hz; over-compression lowers the crest
 factor; distortion adds energy a gain cannot explain; ringing adds energy after the notes;
-sloppy timing moves the hits.
+sloppy timing moves the hits. Over-compression lowers the crest factor (a limiter) or narrows
+the range of the 10 ms envelope (a compressor whose detector lets the first millisecond
+through), whichever it does more: the flaw engine's own measure
+(:func:`ngn_clarity.flaws.quantities.dynamics_loss_db`).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import numpy as np
 from scipy.signal import welch
 
 from ngn_clarity.dsp import onsets
+from ngn_clarity.flaws.quantities import dynamics_loss_db
 
 
 def _mono(x: np.ndarray) -> np.ndarray:
@@ -107,8 +111,8 @@ def named_quantity(flaw: str, flawed: np.ndarray, gold: np.ndarray,
         return -band_lift_db(flawed, gold, sr, 2000, 20000), 1.0
     if flaw == "undefined":
         return -band_lift_db(flawed, gold, sr, 400, 20000), 1.0
-    if flaw == "over_compressed":
-        return crest_db(gold) - crest_db(flawed), 0.5
+    if flaw == "over_compressed":  # the crest lost (limiters) or the envelope squashed
+        return dynamics_loss_db(gold, flawed, sr), 0.5
     if flaw == "distorted":
         return distortion_ratio(flawed, gold), 0.001
     if flaw == "ringy":

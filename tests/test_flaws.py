@@ -25,7 +25,7 @@ GOLDS_PER_CASE = 2
 def golds(instrument: str) -> tuple[tuple[np.ndarray, int, str], ...]:
     """Rendered gold clips of the embedded set (SoundFont and procedural), one per recipe."""
     specs, _ = clips.plan(instrument, 8, 0, seed=3, soundfont=SF2)
-    return tuple((clips.render_gold_raw(g, SF2), g.sample_rate, g.name) for g in specs)
+    return tuple((clips.render_gold_raw(g, SF2).audio, g.sample_rate, g.name) for g in specs)
 
 
 CASES = [(inst, flaw, variant) for inst, flaw in taxonomy.flaw_pairs()
@@ -87,11 +87,7 @@ def test_eq_correction_is_minus_the_measured_response(flaw, variant):
 
 def _level_db(made, noise) -> float:
     """The flat gain the engine applied to bring the peak back (not part of the EQ)."""
-    out = noise.copy()
-    for stage in made.chain:
-        cls = {"Peak": flaws.Peak, "LowShelf": flaws.LowShelf, "HighShelf": flaws.HighShelf,
-               "Butterworth": flaws.Butterworth}[stage["transform"]]
-        out = cls(**{k: v for k, v in stage.items() if k != "transform"})(out, 48000)
+    out = flaws.Chain.from_dicts(made.chain)(noise.copy(), 48000)
     return float(20 * np.log10(np.max(np.abs(made.audio)) / np.max(np.abs(out))))
 
 
@@ -179,3 +175,91 @@ def test_the_engine_is_deterministic_and_records_every_drawn_parameter():
     with pytest.raises(taxonomy.TaxonomyError):
         make_flawed(gold, sr, "guitar", "nasal", 0.4, np.random.default_rng(9))
     assert Bitcrush(4.0, 2).to_dict() == {"transform": "Bitcrush", "bits": 4.0, "hold": 2}
+
+
+# --- the second implementations: known answers -------------------------------------------------
+
+def _gain_at(x: np.ndarray, y: np.ndarray, sr: int, freqs) -> np.ndarray:
+    f, p_in = welch(x[:, 0], sr, nperseg=16384)
+    _, p_out = welch(y[:, 0], sr, nperseg=16384)
+    return np.array([10 * np.log10(np.interp(c, f, p_out) / np.interp(c, f, p_in))
+                     for c in freqs])
+
+
+def test_fir_bell_has_its_gain_at_the_centre_and_half_at_half_the_width():
+    sr = 48000
+    noise = np.random.default_rng(1).standard_normal((sr * 8, 1)).astype(np.float32) * 0.1
+    t = flaws.FirEq("bell", 1000.0, 9.0, 1.0)
+    g = _gain_at(noise, t(noise, sr), sr, [1000.0, 1000 * 2 ** 0.5, 1000 / 2 ** 0.5, 8000])
+    assert g[0] == pytest.approx(9.0, abs=0.3)
+    assert g[1] == pytest.approx(4.5, abs=0.4) and g[2] == pytest.approx(4.5, abs=0.4)
+    assert abs(g[3]) < 0.3
+    assert eq_response_db([t], sr)[EQ_CENTRES_HZ.index(1200)] == pytest.approx(
+        float(t.response_db(np.array([1200.0]))[0]), abs=0.3)  # the correction sees it too
+
+
+def test_fir_shelves_and_ladder_filters_slope_as_designed():
+    sr = 48000
+    noise = np.random.default_rng(2).standard_normal((sr * 8, 1)).astype(np.float32) * 0.1
+    low = _gain_at(noise, flaws.FirEq("low_shelf", 300.0, -12.0, 1.0)(noise, sr), sr,
+                   [60.0, 300.0, 3000.0])
+    assert low[0] == pytest.approx(-12.0, abs=0.6) and low[1] == pytest.approx(-6.0, abs=0.6)
+    assert abs(low[2]) < 0.3
+    for mode, per_octave in (("lpf12", 12.0), ("lpf24", 24.0)):
+        g = _gain_at(noise, flaws.Ladder(mode, 1000.0)(noise, sr), sr, [200.0, 4000.0, 8000.0])
+        assert abs(g[0]) < 1.5
+        assert g[1] - g[2] == pytest.approx(per_octave, abs=3.0), mode  # the slope an octave up
+    hp = _gain_at(noise, flaws.Ladder("hpf24", 1000.0)(noise, sr), sr, [125.0, 250.0, 8000.0])
+    assert hp[1] - hp[0] == pytest.approx(24.0, abs=3.0) and abs(hp[2]) < 1.5
+
+
+def test_rms_compressor_follows_its_static_curve_on_a_steady_tone():
+    sr = 44100
+    t = np.arange(sr * 2) / sr
+    for level_db in (-30.0, -12.0, -6.0):
+        amp = 10 ** (level_db / 20) * np.sqrt(2)  # RMS = level_db
+        x = (amp * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[:, None]
+        comp = flaws.RmsCompressor(-20.0, 4.0, 5.0, 50.0, knee_db=0.0, window_ms=20.0)
+        y = comp(x, sr)
+        steady = slice(sr // 2, None)
+        got = 20 * np.log10(np.sqrt(np.mean(x[steady] ** 2)) / np.sqrt(np.mean(y[steady] ** 2)))
+        want = max(0.0, (level_db + 20.0) * (1 - 1 / 4.0))
+        assert got == pytest.approx(want, abs=0.3), level_db
+    knee = flaws.RmsCompressor(-20.0, 4.0, 5.0, 50.0, knee_db=6.0)
+    assert knee.gain_reduction_db(np.array([-20.0]))[0] == pytest.approx(0.75 * 9 / 12)
+
+
+def test_look_ahead_lets_the_rms_compressor_catch_attacks():
+    from ngn_clarity.flaws import quantities as Q
+
+    x = Q.hits()
+    slow = flaws.RmsCompressor(-40.0, 10.0, 2.0, 100.0, knee_db=0.0, window_ms=5.0)
+    ahead = flaws.RmsCompressor(-40.0, 10.0, 2.0, 100.0, knee_db=0.0, window_ms=5.0,
+                                lookahead_ms=6.0)
+    assert Q.crest_loss_db(x, ahead(x, 44100)) > Q.crest_loss_db(x, slow(x, 44100)) + 1.5
+
+
+def test_schroeder_room_decays_by_60_db_in_its_rt60():
+    from ngn_clarity.flaws.space import schroeder_impulse
+
+    sr = 44100
+    ir = schroeder_impulse(sr, 1.2).astype(np.float64)
+    energy = np.cumsum(ir[::-1] ** 2)[::-1]  # Schroeder backward integration
+    edc = 10 * np.log10(energy / energy[0])
+    t20 = np.argmax(edc < -25) - np.argmax(edc < -5)  # T20 fit range, extrapolated to 60 dB
+    assert 3 * t20 / sr == pytest.approx(1.2, rel=0.25)
+    assert np.sum(ir ** 2) == pytest.approx(1.0, rel=1e-4)
+
+
+@pytest.mark.parametrize("curve, harmonic", [("cubic", 3), ("arctan", 3), ("diode", 2)])
+def test_new_shaper_curves_make_the_harmonics_of_their_family(curve, harmonic):
+    sr = 48000
+    t = np.arange(sr) / sr
+    x = (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)[:, None]
+    y = Shaper(curve, 12.0)(x, sr)[:, 0].astype(np.float64)
+    spec = np.abs(np.fft.rfft(y * np.hanning(len(y))))
+    h = [spec[1000 * k - 3:1000 * k + 4].max() for k in (1, 2, 3)]
+    assert h[harmonic - 1] > 0.05 * h[0]  # the family's harmonic is strong
+    if harmonic == 3:
+        assert h[1] < 1e-3 * h[0]  # odd curves make no even harmonics
+    assert np.max(np.abs(y)) <= 0.5 + 1e-6  # never past the clip's own peak

@@ -6,7 +6,7 @@ import argparse
 
 from ..layout import Layout
 from ..steps.synth import SynthSettings, synthesize
-from .runner import Console, jobs, setting
+from .runner import Console, flag, jobs, setting
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -18,6 +18,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--soundfont", metavar="PATH", default=SynthSettings.default("soundfont"),
                    help="a .sf2/.sf3 General MIDI SoundFont (default: TimGM6mb.sf2 from the "
                         "pretty_midi wheel)")
+    flag(p, "--no-taste", SynthSettings, "taste",
+         "render gold clips dry, without the taste band's production variety")
     jobs(p)
 
 
@@ -35,5 +37,5 @@ def render(con: Console, layout: Layout, cfg: SynthSettings, *, jobs: int | None
 
 def run(args: argparse.Namespace, con: Console, layout: Layout) -> int:
     cfg = SynthSettings(args.per_instrument, args.flawed_per_instrument, args.seed,
-                        args.soundfont)
+                        args.soundfont, args.taste)
     return render(con, layout, cfg, jobs=args.jobs, progress=not args.quiet)

@@ -23,7 +23,7 @@ from .correction import EQ_LIMIT_DB, correction, eq_response_db
 from .engine import Flawed, draw_chain, make_flawed
 from .context import Context, context_of, strongest_partials
 from .drive import Bitcrush, Shaper
-from .dynamics import (Compressor, Limiter, MultibandCompressor, RmsCompressor,
+from .dynamics import (Compressor, Limiter, MultibandCompressor, PeakLimiter, RmsCompressor,
                        UpwardCompressor)
 from .space import ConvolutionRoom, Room, SchroederRoom
 from .timing import SliceJitter
@@ -33,7 +33,7 @@ from .variants import VARIANTS
 
 __all__ = ["EQ_LIMIT_DB", "VARIANTS", "Bitcrush", "Butterworth", "Chain", "Compressor",
            "Context", "ConvolutionRoom", "FirEq", "Flawed", "Gain", "HighShelf", "Ladder",
-           "Limiter", "LowShelf", "MultibandCompressor", "Peak", "RmsCompressor", "Room",
-           "SchroederRoom", "Shaper", "SliceJitter", "Transform", "UpwardCompressor",
+           "Limiter", "LowShelf", "MultibandCompressor", "Peak", "PeakLimiter", "RmsCompressor",
+           "Room", "SchroederRoom", "Shaper", "SliceJitter", "Transform", "UpwardCompressor",
            "context_of", "correction", "draw_chain", "eq_response_db", "make_flawed",
            "strongest_partials"]

@@ -86,3 +86,10 @@ class Chain(Sequence[Transform]):
     def to_dicts(self) -> list[dict[str, Any]]:
         """Each stage's ``to_dict()``: the ``chain`` a label record keeps."""
         return [t.to_dict() for t in self._stages]
+
+    @classmethod
+    def from_dicts(cls, dicts: Iterable[dict[str, Any]]) -> "Chain":
+        """The chain a label record describes (:meth:`to_dicts`): each stage rebuilt by
+        its ``transform`` name from the transform classes (parameters as recorded, rounded to
+        4 decimals)."""
+        return cls(Transform.from_dict(d) for d in dicts)

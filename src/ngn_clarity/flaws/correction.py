@@ -24,6 +24,23 @@ from .transforms import Transform
 #: EQ corrections are clipped to +/- this many dB.
 EQ_LIMIT_DB = 24.0
 _IMPULSE_LEN = 1 << 15
+_IMPULSE_AT = 4096
+
+
+def eq_curve_db(transforms: Iterable[Transform], sr: int, freqs) -> np.ndarray:
+    """Gain (dB) of the tone-shaping (``eq``) stages at ``freqs`` (Hz): a unit impulse
+    through them, its spectrum's magnitude interpolated (zeros without an EQ stage). The
+    impulse sits 4096 samples into a 2^15-sample buffer, so a linear-phase stage's response
+    before its centre (:class:`~.transforms.FirEq` removes its delay) is measured whole."""
+    stages = [t for t in transforms if t.eq]
+    if not stages:
+        return np.zeros(len(freqs))
+    h = np.zeros((_IMPULSE_LEN, 1), dtype=np.float32)
+    h[_IMPULSE_AT, 0] = 1.0
+    for t in stages:
+        h = t(h, sr)
+    mag = np.abs(np.fft.rfft(h[:, 0].astype(np.float64)))
+    return amplitude_db(np.interp(freqs, np.fft.rfftfreq(_IMPULSE_LEN, 1.0 / sr), mag))
 
 
 def eq_response_db(transforms: Iterable[Transform], sr: int) -> np.ndarray:
@@ -42,16 +59,7 @@ def eq_response_db(transforms: Iterable[Transform], sr: int) -> np.ndarray:
         dB at each of :data:`~ngn_clarity.corrections.EQ_CENTRES_HZ` (zeros without an EQ
         stage).
     """
-    stages = [t for t in transforms if t.eq]
-    if not stages:
-        return np.zeros(len(EQ_CENTRES_HZ))
-    h = np.zeros((_IMPULSE_LEN, 1), dtype=np.float32)
-    h[0, 0] = 1.0
-    for t in stages:
-        h = t(h, sr)
-    mag = np.abs(np.fft.rfft(h[:, 0].astype(np.float64)))
-    freqs = np.fft.rfftfreq(_IMPULSE_LEN, 1.0 / sr)
-    return amplitude_db(np.interp(EQ_CENTRES_HZ, freqs, mag))
+    return eq_curve_db(transforms, sr, EQ_CENTRES_HZ)
 
 
 def correction(flaw: str, transforms: Iterable[Transform], gold: np.ndarray,

@@ -70,6 +70,24 @@ class Transform:
                 **{k: (round(v, 4) if isinstance(v, float) else v)
                    for k, v in asdict(self).items()}}
 
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> "Transform":
+        """The transform a :meth:`to_dict` describes (any subclass, found by its name)."""
+        def subclasses(c: type) -> list[type]:
+            out: list[type] = []
+            sub: type
+            for sub in c.__subclasses__():
+                out += [sub, *subclasses(sub)]
+            return out
+
+        kinds = {c.__name__: c for c in subclasses(Transform)}
+        params = {k: tuple(v) if isinstance(v, list) else v
+                  for k, v in d.items() if k != "transform"}
+        try:
+            return kinds[d["transform"]](**params)
+        except (KeyError, TypeError) as e:
+            raise ValueError(f"not a transform record: {d!r} ({e})") from None
+
 
 @dataclass(frozen=True)
 class Peak(Transform):
@@ -188,7 +206,9 @@ class FirEq(Transform):
 class Ladder(Transform):
     """Moog-style ladder filter (pedalboard ``LadderFilter``), a different design from the
     Butterworth filters: ``mode`` "hpf12", "hpf24", "lpf12" or "lpf24" (dB/octave),
-    ``resonance`` 0-1 (the flaw engine keeps it at or under 0.3)."""
+    ``resonance`` 0-1 (the flaw engine keeps it at or under 0.3). The ladder model saturates
+    (tanh stages) at ordinary levels; the clip is run through it at a 1e-3 peak and scaled
+    back, where it is linear (the EQ correction measures a linear stage)."""
 
     mode: str
     freq_hz: float
@@ -199,4 +219,11 @@ class Ladder(Transform):
         modes = {"hpf12": pb.LadderFilter.Mode.HPF12, "hpf24": pb.LadderFilter.Mode.HPF24,
                  "lpf12": pb.LadderFilter.Mode.LPF12, "lpf24": pb.LadderFilter.Mode.LPF24}
         f = min(self.freq_hz, 0.45 * sr)
-        return _board(x, sr, [pb.LadderFilter(modes[self.mode], f, self.resonance, 1.0)])
+        peak = float(np.max(np.abs(x))) or 1.0
+        y = _board(x * np.float32(LINEAR_PEAK / peak), sr,
+                   [pb.LadderFilter(modes[self.mode], f, self.resonance, 1.0)])
+        return (y * np.float32(peak / LINEAR_PEAK)).astype(np.float32)
+
+
+#: The level (peak) at which :class:`Ladder` runs, where its saturating stages are linear.
+LINEAR_PEAK = 1e-3

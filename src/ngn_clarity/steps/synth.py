@@ -28,7 +28,7 @@ from ..fsutil import sha256_file
 from ..layout import Layout
 from ..outcome import StepReport
 from ..records import ClipRecord, read_record, write_record
-from ..settings import Interval, Text, Validated
+from ..settings import Flag, Interval, Text, Validated
 from ..synth import clips
 from ..synth.voices import default_soundfont
 from .base import writing
@@ -50,16 +50,20 @@ class SynthSettings(Validated):
         Same seed, same files, bit for bit.
     soundfont : str, optional
         A General MIDI ``.sf2``/``.sf3`` (None: ``TimGM6mb.sf2`` from the pretty_midi wheel).
+    taste : bool
+        Give every gold clip the taste band's processing (:mod:`ngn_clarity.flaws.taste`),
+        recorded under its ``params``; the flawed clips are made from the processed gold.
     """
 
     per_instrument: int = settings.GOLD_PER_INSTRUMENT
     flawed_per_instrument: int | None = None
     seed: int = 0
     soundfont: str | None = None
+    taste: bool = True
 
     constraints = {"per_instrument": Interval(int, 0, 100_000),
                    "flawed_per_instrument": (None, Interval(int, 0, 100_000)),
-                   "seed": settings.SEED_RANGE, "soundfont": (None, Text())}
+                   "seed": settings.SEED_RANGE, "soundfont": (None, Text()), "taste": Flag()}
 
     @property
     def n_flawed(self) -> int:
@@ -105,7 +109,8 @@ def _make_group(job: tuple[Any, list[Any], str | None, str, str, list[str]]) -> 
     for kind, spec, spec_id, dest in todo:
         if kind == "gold":
             samples, facts = clips.render_gold(spec, soundfont, raw)
-            flaw, severity, params, correction = taxonomy.NO_FLAW, 0.0, {}, zero_correction()
+            flaw, severity, correction = taxonomy.NO_FLAW, 0.0, zero_correction()
+            params = facts.pop("params")
         else:
             samples, facts = clips.render_flawed(spec, soundfont, raw)
             flaw, severity = spec.flaw, spec.severity
@@ -146,7 +151,8 @@ def _groups(layout: Layout, cfg: SynthSettings, sf: str | None) -> list[tuple]:
     """One job per gold clip: its spec, its flawed children's, and their spec hashes."""
     groups = []
     for inst in taxonomy.INSTRUMENTS:
-        golds, flaweds = clips.plan(inst, cfg.per_instrument, cfg.n_flawed, cfg.seed, sf)
+        golds, flaweds = clips.plan(inst, cfg.per_instrument, cfg.n_flawed, cfg.seed, sf,
+                                    cfg.taste)
         children: dict[str, list] = {g.group: [] for g in golds}
         for f in flaweds:
             children[f.gold.group].append(f)

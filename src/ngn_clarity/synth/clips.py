@@ -17,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import flaws, taxonomy
+from ..flaws.taste import apply_taste
 from . import music, voices
 from .music import Groove, Note
 
@@ -133,6 +134,8 @@ class GoldSpec:
     groove: Groove
     seed: tuple[int, ...]
     options: dict[str, float] = field(default_factory=dict)
+    taste: bool = True
+    """Give the clip the taste band's processing (:mod:`ngn_clarity.flaws.taste`)."""
 
     @property
     def name(self) -> str:
@@ -176,7 +179,7 @@ def _rngs(seed: tuple[int, ...], n: int) -> list[np.random.Generator]:
 
 
 def gold_spec(instrument: str, recipe_index: int, source_index: int,
-              seed: tuple[int, ...], soundfont: str | None) -> GoldSpec:
+              seed: tuple[int, ...], soundfont: str | None, taste: bool = True) -> GoldSpec:
     recipe = RECIPES[instrument][recipe_index]
     rng = _rngs(seed, 1)[0]
     voice, program = recipe.voice, None
@@ -194,7 +197,7 @@ def gold_spec(instrument: str, recipe_index: int, source_index: int,
         voice=voice, program=program, sample_rate=int(rng.choice(SAMPLE_RATES)),
         channels=recipe.channels, seconds=seconds, groove=music.random_groove(rng, seconds),
         seed=seed, options={k: round(float(rng.uniform(*rng_range)), 4)
-                            for k, rng_range in recipe.options})
+                            for k, rng_range in recipe.options}, taste=taste)
 
 
 def _notes(spec: GoldSpec) -> list[Note]:
@@ -223,24 +226,41 @@ def _to_peak(x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float
     return (x * (10 ** (peak_db / 20) / peak)).astype(np.float32), peak_db
 
 
-def render_gold_raw(spec: GoldSpec, soundfont: str | None) -> np.ndarray:
-    """The gold clip as played, before its level is set (what flaws are applied to)."""
-    return _play(spec, _notes(spec), soundfont)
+@dataclass(frozen=True)
+class Played:
+    """A gold clip as played (and, with ``spec.taste``, produced), before its level is set:
+    what its flawed clips are made from."""
+
+    audio: np.ndarray
+    params: dict[str, Any]
+    """What the gold clip's record keeps under ``params`` (the taste chain, or nothing)."""
+
+
+def render_gold_raw(spec: GoldSpec, soundfont: str | None) -> Played:
+    """The gold clip as played, with its taste processing when ``spec.taste`` (drawn from
+    the spec's own seed)."""
+    played = _play(spec, _notes(spec), soundfont)
+    if not spec.taste:
+        return Played(played, {})
+    tasted = apply_taste(played, spec.sample_rate, spec.instrument, _rngs(spec.seed, 5)[4])
+    return Played(tasted.audio, tasted.params())
 
 
 def render_gold(spec: GoldSpec, soundfont: str | None,
-                raw: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, Any]]:
-    """Gold audio ``(frames, channels)`` and facts for its label record.
+                raw: Played | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    """Gold audio ``(frames, channels)`` and facts for its label record (``params``: the
+    taste chain).
 
     ``raw`` is :func:`render_gold_raw`'s result when the caller already has it.
     """
     raw = render_gold_raw(spec, soundfont) if raw is None else raw
-    audio, peak_db = _to_peak(raw, _rngs(spec.seed, 4)[3])
-    return audio, {"notes": len(_notes(spec)), "peak_dbfs": round(peak_db, 3)}
+    audio, peak_db = _to_peak(raw.audio, _rngs(spec.seed, 4)[3])
+    return audio, {"notes": len(_notes(spec)), "peak_dbfs": round(peak_db, 3),
+                   "params": raw.params}
 
 
 def render_flawed(spec: FlawedSpec, soundfont: str | None,
-                  gold_raw: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+                  gold_raw: Played | None = None) -> tuple[np.ndarray, dict[str, Any]]:
     """Flawed audio and its record facts: the flaw engine's chain and correction vector.
 
     ``gold_raw`` is :func:`render_gold_raw` of ``spec.gold`` when the caller already has it
@@ -250,15 +270,15 @@ def render_flawed(spec: FlawedSpec, soundfont: str | None,
     flaw_rng, level_rng = _rngs(spec.seed, 2)
     if gold_raw is None:
         gold_raw = render_gold_raw(spec.gold, soundfont)
-    made = flaws.make_flawed(gold_raw, spec.gold.sample_rate, spec.instrument, spec.flaw,
-                             spec.severity, flaw_rng)
+    made = flaws.make_flawed(gold_raw.audio, spec.gold.sample_rate, spec.instrument,
+                             spec.flaw, spec.severity, flaw_rng)
     audio, peak_db = _to_peak(made.audio, level_rng)
     return audio, {"params": made.params(), "correction": made.correction,
                    "peak_dbfs": round(peak_db, 3)}
 
 
 def plan(instrument: str, n_gold: int, n_flawed: int, seed: int,
-         soundfont: str | None) -> tuple[list[GoldSpec], list[FlawedSpec]]:
+         soundfont: str | None, taste: bool = True) -> tuple[list[GoldSpec], list[FlawedSpec]]:
     """Deterministic specs for one instrument: recipes in turn, flaws in turn.
 
     Flawed clip ``j`` is made from gold clip ``perm[j mod n_gold]`` (a seeded permutation)
@@ -273,7 +293,8 @@ def plan(instrument: str, n_gold: int, n_flawed: int, seed: int,
         r = i % len(recipes)
         src = recipes[r].source
         per_source[src] = per_source.get(src, 0) + 1
-        golds.append(gold_spec(instrument, r, per_source[src], (seed, inst, 0, i), soundfont))
+        golds.append(gold_spec(instrument, r, per_source[src], (seed, inst, 0, i), soundfont,
+                               taste))
     if not golds:
         return [], []
     order_rng = np.random.default_rng([seed, inst, 2])
