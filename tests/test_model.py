@@ -95,14 +95,19 @@ def test_onnx_matches_the_models(trained):
     table = build_tables(layout, card["schema"], progress=False, write=False).table
     x = Data.from_table(table, model.feature_names).x
     onnx = OnnxModels(layout)
-    labels, proba = onnx.classify(x)
+    labels, decisions, proba = onnx.classify(x)
     want = model.predict_proba(x)
-    np.testing.assert_array_equal(labels, np.array(model.classes)[want.argmax(1)])
+    np.testing.assert_array_equal(labels, model.predict(x))
+    np.testing.assert_array_equal(decisions, model.predict(x, allow_not_sure=False))
+    assert set(labels) - set(decisions) <= {"not_sure"} and (labels != decisions).any()
     np.testing.assert_allclose(proba, want, atol=1e-4)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
     # the trees run in double inside the graph: only the final cast to float32 differs
-    np.testing.assert_allclose(onnx.corrections(x), reg.predict(x), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(onnx.corrections(x), model.corrections(x), atol=1e-5, rtol=0)
     assert onnx.corrections(x).shape == (len(x), len(CORRECTION_FIELDS))
+    for inst in taxonomy.INSTRUMENTS:  # never a flaw the instrument cannot have
+        rows = x[:, -5 + taxonomy.INSTRUMENTS.index(inst)] == 1
+        assert set(decisions[rows]) <= {"none", *taxonomy.flaws_for(inst)}, inst
 
 
 def test_bench_and_predict_cli(trained, tmp_path, capsys):
@@ -121,10 +126,11 @@ def test_bench_and_predict_cli(trained, tmp_path, capsys):
     code = main(["predict", str(clip), str(bad), "--json", "--data-dir", str(layout.root)])
     assert code == 1
     good, err = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert good["instrument"] == "bass" and good["flaw"] in model.classes
-    assert [t["class"] for t in good["top"]][0] == good["flaw"] and len(good["top"]) == 3
-    probs = [t["probability"] for t in good["top"]]
-    assert probs == sorted(probs, reverse=True) and probs[0] == good["confidence"]
+    assert good["instrument"] == "bass" and good["best_guess"] in model.classes
+    assert good["flaw"] in (good["best_guess"], "not_sure") and len(good["top"]) == 3
+    probs = {t["class"]: t["probability"] for t in good["top"]}
+    assert list(probs.values()) == sorted(probs.values(), reverse=True)
+    assert good["best_guess"] not in probs or probs[good["best_guess"]] == good["confidence"]
     from ngn_clarity.corrections import CORRECTIONS_FOR_FLAW
 
     assert set(good["corrections"]) == set(CORRECTIONS_FOR_FLAW.get(good["flaw"], ()))

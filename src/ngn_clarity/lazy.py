@@ -29,6 +29,7 @@ LAZY: dict[str, tuple[float, str]] = {
     "sklearn": (1.1, "splits, estimators and metrics of `train` (each of ensemble, "
                      "model_selection, metrics)"),
     "lightgbm": (1.2, "the boosted classifier of `train` (and its ONNX converter)"),
+    "mapie": (0.11, "the conformal \"not sure\" sets of `train` (after sklearn)"),
     "joblib": (0.08, "saving and loading the fitted models: not `predict`, which runs ONNX"),
     "onnx": (0.64, "editing the exported graphs"),
     "skl2onnx": (1.9, "exporting the models"),

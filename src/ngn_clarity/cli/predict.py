@@ -25,7 +25,8 @@ def show(con: Console, r: Prediction) -> None:
         con.problem(f"{r.file}: {r.error}")
         return
     ranked = ", ".join(f"{c} {p:.2f}" for c, p in r.top)
-    con.info(f"{r.file}: {r.instrument}, flaw {r.flaw} ({ranked})")
+    guess = f", best guess {r.best_guess}" if r.flaw == "not_sure" else ""
+    con.info(f"{r.file}: {r.instrument}, flaw {r.flaw}{guess} ({ranked})")
     eq = "  ".join(f"{k[3:-3]}Hz {v:+.1f}" for k, v in r.corrections.items()
                    if k.startswith("eq_"))
     rest = "  ".join(f"{k} {v:.2f}" for k, v in r.corrections.items()

@@ -2,12 +2,13 @@
 
 Two graphs, each with one input ``input``: float32 ``[N, 69]`` = the 64 fingerprint values
 in schema order, then the instrument one-hot in taxonomy order (drums, vocals, bass,
-guitar, keys):
+guitar, keys). Inside, before the trees, both compare the clip with the gold reference
+(:mod:`.graph`: the deviation from the nearest gold clips of its instrument):
 
-* ``classifier.onnx``: outputs ``label`` (string, [N]) and ``probabilities`` (float,
-  [N, classes], in the card's ``classes`` order (the model's own, sorted), calibrated: the
-  tree ensemble's
-  probabilities go through ``Softmax(Log(Max(p, 1e-12)) / temperature)``, two plain nodes);
+* ``classifier.onnx``: outputs ``label`` (string, [N]: a class of the card's ``classes``, or
+  ``not_sure``), ``decision`` (the class before "not sure") and ``probabilities`` (float,
+  [N, classes], in the card's ``classes`` order, calibrated by the temperature, masked to the
+  instrument's own classes);
 * ``regressor.onnx``: output ``variable`` (float, [N, 12]) in the card's ``corrections``
   order.
 
@@ -31,6 +32,7 @@ from ..errors import ModelError
 from ..fsutil import atomic_write_json
 from ..layout import Layout
 from ..steps.tables import build_tables
+from . import graph
 from .artifacts import CARD, INPUT, Trained, load_trained, publish
 from .evaluate import design_matrix
 from .predict import session
@@ -94,80 +96,67 @@ def _exact_lightgbm_thresholds() -> Iterator[None]:
         M.dump_booster_model = original
 
 
-def _with_temperature(onx, temperature: float):
-    """Replace output ``probabilities`` by ``Softmax(Log(Max(p, 1e-12)) / temperature)``."""
-    from onnx import helper, numpy_helper
-
-    g = onx.graph
-    producer = next(n for n in g.node if "probabilities" in n.output)
-    producer.output[list(producer.output).index("probabilities")] = "probabilities_raw"
-    g.initializer.extend([
-        numpy_helper.from_array(np.array(1e-12, dtype=np.float32), "eps"),
-        numpy_helper.from_array(np.array(temperature, dtype=np.float32), "temperature")])
-    g.node.extend([
-        helper.make_node("Max", ["probabilities_raw", "eps"], ["probabilities_floor"]),
-        helper.make_node("Log", ["probabilities_floor"], ["log_probabilities"]),
-        helper.make_node("Div", ["log_probabilities", "temperature"], ["scaled"]),
-        helper.make_node("Softmax", ["scaled"], ["probabilities"], axis=1)])
-    return onx
-
-
-def classifier_onnx(classifier, n_inputs: int, temperature: float) -> bytes:
+def classifier_onnx(trained: Trained) -> bytes:
+    """The classifier's graph: reference, trees (LightGBM through onnxmltools' converter,
+    scikit-learn's through skl2onnx), temperature, mask and decision (:mod:`.graph`)."""
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import FloatTensorType
 
+    classifier = trained.classifier
     _register_lightgbm()
     exact = _exact_lightgbm_thresholds() if type(classifier).__name__ == "LGBMClassifier" \
         else contextlib.nullcontext()
+    n = len(trained.feature_names)
+    width = 2 * n + 1 + len(trained.decision.mask)  # [x, d, dist, onehot]
     with exact:
-        onx = convert_sklearn(classifier,
-                              initial_types=[(INPUT, FloatTensorType([None, n_inputs]))],
-                              options={id(classifier): {"zipmap": False}},
-                              target_opset=TARGET_OPSET)
-    return _with_temperature(onx, temperature).SerializeToString()
+        trees = convert_sklearn(classifier,
+                                initial_types=[(graph.FEATURES, FloatTensorType([None, width]))],
+                                options={id(classifier): {"zipmap": False}},
+                                target_opset=TARGET_OPSET)
+    if list(classifier.classes_) != trained.classes:
+        raise ModelError("the classifier's classes are not in the card's order")
+    return graph.classifier_graph(trees, trained.reference, trained.decision,
+                                  trained.temperature.t, n).SerializeToString()
 
 
-def regressor_onnx(regressor, n_inputs: int) -> bytes:
-    """The regressor as ONNX: float32 ``input`` [N, n_inputs] -> float32 ``variable``
-    [N, 12], with the trees evaluated in double precision inside (Cast, tree ensemble,
-    Cast). In float32 the sum over 300 trees of corrections up to 24 dB drifts by up to
-    2e-4 dB from scikit-learn (measured on 1000 clips; thresholds were not the cause); in
-    double it stays within 3e-6, at the same single-row latency (0.03 ms)."""
-    from onnx import TensorProto, helper
+def regressor_onnx(trained: Trained) -> bytes:
+    """The regressor's graph: reference, then the trees evaluated in double precision (Cast,
+    tree ensemble, Cast). In float32 the sum over 300 trees of corrections up to 24 dB
+    drifts by up to 2e-4 dB from scikit-learn (measured on 1000 clips; thresholds were not
+    the cause); in double it stays within 3e-6, at the same single-row latency."""
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import DoubleTensorType
 
-    n_out = regressor.n_outputs_
-    onx = convert_sklearn(regressor,
-                          initial_types=[("input_double", DoubleTensorType([None, n_inputs]))],
-                          target_opset=TARGET_OPSET)
-    g = onx.graph
-    (out,) = [o.name for o in g.output]
-    for node in g.node:  # the converter's own output name may be "variable": rename it
-        node.output[:] = [f"{o}_double" if o == out else o for o in node.output]
-    g.node.insert(0, helper.make_node("Cast", [INPUT], ["input_double"],
-                                      to=TensorProto.DOUBLE))
-    g.node.append(helper.make_node("Cast", [f"{out}_double"], ["variable"],
-                                   to=TensorProto.FLOAT))
-    del g.input[:], g.output[:]
-    g.input.append(helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, [None, n_inputs]))
-    g.output.append(helper.make_tensor_value_info("variable", TensorProto.FLOAT,
-                                                  [None, n_out]))
-    return onx.SerializeToString()
+    n = len(trained.feature_names)
+    regressor = trained.regressor
+    width = 2 * n + 1 + len(trained.decision.mask)  # [x, d, dist, onehot]
+    trees = convert_sklearn(regressor,
+                            initial_types=[("features_double", DoubleTensorType([None, width]))],
+                            target_opset=TARGET_OPSET)
+    return graph.regressor_graph(trees, trained.reference, n,
+                                 regressor.n_outputs_).SerializeToString()
 
 
 def parity(trained: Trained, clf_bytes: bytes, reg_bytes: bytes | None,
            x: np.ndarray) -> dict[str, Any]:
-    """ONNX Runtime against the fitted models on ``x``; raises ModelError past tolerance."""
-    labels, proba = session(clf_bytes).run(None, {INPUT: x})
+    """ONNX Runtime against the fitted models on input rows ``x``: answers equal, decisions
+    equal, probabilities and corrections within :data:`PARITY_TOLERANCE`; raises ModelError
+    past it."""
+    labels, decisions, proba = session(clf_bytes).run(None, {INPUT: x})
     want = trained.predict_proba(x)
-    want_labels = np.array(trained.classes, dtype=object)[want.argmax(axis=1)]
+    n = len(trained.feature_names)
+    want_labels = trained.decision.labels(want, x[:, n:])
+    want_decisions = trained.decision.labels(want, x[:, n:], allow_not_sure=False)
     out = {"rows": int(len(x)), "label_mismatches": int(np.sum(labels != want_labels)),
+           "decision_mismatches": int(np.sum(decisions != want_decisions)),
            "probabilities_max_abs_diff": float(np.max(np.abs(proba - want)))}
     if reg_bytes is not None:
         got = session(reg_bytes).run(None, {INPUT: x})[0]
-        out["corrections_max_abs_diff"] = float(np.max(np.abs(got - trained.regressor.predict(x))))
-    ok = out["label_mismatches"] == 0 and out["probabilities_max_abs_diff"] <= PARITY_TOLERANCE
+        want_corr = trained.corrections(x)
+        assert want_corr is not None
+        out["corrections_max_abs_diff"] = float(np.max(np.abs(got - want_corr)))
+    ok = out["label_mismatches"] == 0 and out["decision_mismatches"] == 0 \
+        and out["probabilities_max_abs_diff"] <= PARITY_TOLERANCE
     if reg_bytes is not None:
         ok &= out["corrections_max_abs_diff"] <= PARITY_TOLERANCE
     if not ok:
@@ -200,8 +189,8 @@ def export_to(out: Path, trained: Trained, x: np.ndarray) -> dict[str, Any]:
         When a graph does not match the fitted model within :data:`PARITY_TOLERANCE`.
     """
     n = x.shape[1]
-    clf = classifier_onnx(trained.classifier, n, trained.temperature.t)
-    reg = regressor_onnx(trained.regressor, n) if trained.regressor is not None else None
+    clf = classifier_onnx(trained)
+    reg = regressor_onnx(trained) if trained.regressor is not None else None
     result = parity(trained, clf, reg, x)
     (out / "classifier.onnx").write_bytes(clf)
     files = {"classifier": "classifier.onnx"}
@@ -209,7 +198,7 @@ def export_to(out: Path, trained: Trained, x: np.ndarray) -> dict[str, Any]:
         (out / "regressor.onnx").write_bytes(reg)
         files["regressor"] = "regressor.onnx"
     return {"onnx": files, "onnx_input": {"name": INPUT, "shape": ["N", n], "dtype": "float32"},
-            "onnx_outputs": {"classifier": ["label", "probabilities"],
+            "onnx_outputs": {"classifier": ["label", "decision", "probabilities"],
                              "regressor": ["variable"]},
             "onnx_parity": result}
 

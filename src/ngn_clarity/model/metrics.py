@@ -1,10 +1,13 @@
 """What the cross-validations measured, typed, and written to ``metrics.json`` as before.
 
 :func:`summarize` turns out-of-fold predictions into :class:`CVMetrics`: accuracy mean and
-standard deviation over folds, gold-vs-flawed accuracy, per-class recall and precision,
-recall by severity third, the confusion matrix, and the correction error (mean absolute,
-per component and over the 8 EQ gains) on flawed clips. :class:`TrainMetrics` is the whole
-of ``metrics.json``.
+standard deviation over folds, gold-vs-flawed accuracy beside its balanced form (the mean of
+gold called none and flawed called flawed: a set of 5 flawed clips per gold clip scores 0.83
+plain by calling everything flawed, 0.50 balanced), per-class recall and precision, recall by
+severity third, the confusion matrix, and the correction error (mean absolute, per component
+and over the 8 EQ gains) on flawed clips. Every figure counts a clip's answer the way
+``predict`` gives it: over the instrument's own flaws and none (:mod:`.decision`), with the
+none threshold when one is given. :class:`TrainMetrics` is the whole of ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ import numpy as np
 
 from .. import taxonomy
 from ..corrections import CORRECTION_FIELDS, EQ_FIELDS
-from .calibrate import Calibration
+from .decision import class_mask
 from .evaluate import Data, OutOfFold
+from .temperature import Calibration
 
 #: What ``metrics.json`` keeps of each candidate classifier's cross-validation.
-_PER_MODEL = ("accuracy_mean", "accuracy_std", "gold_vs_flawed_accuracy", "gold_recall",
-              "recall")
+_PER_MODEL = ("accuracy_mean", "accuracy_std", "gold_vs_flawed_accuracy",
+              "balanced_gold_vs_flawed", "gold_recall", "recall")
 
 
 @dataclass
@@ -41,6 +45,9 @@ class CVMetrics:
     eq_mae_flawed_db: float | None
     mae_flawed: dict[str, float | None]
     confusion: dict[str, Any]
+    balanced_gold_vs_flawed: float | None = None
+    """Mean of gold recall and of flawed clips called flawed."""
+    flawed_called_flawed: float | None = None
     calibration: Calibration | None = None
     """The grouped cross-validation of the kept model only."""
     families: list[str] | None = None
@@ -69,7 +76,14 @@ def _by_severity(data: Data, pred: np.ndarray) -> dict[str, float | None]:
     return out
 
 
-def summarize(data: Data, oof: OutOfFold, proba: np.ndarray | None = None) -> CVMetrics:
+def masked_argmax(data: Data, proba: np.ndarray) -> np.ndarray:
+    """Each row's most probable class among its instrument's own (names)."""
+    allowed = data.onehot @ class_mask(data.classes)
+    return np.array(data.classes, dtype=object)[np.argmax(proba * allowed, axis=1)]
+
+
+def summarize(data: Data, oof: OutOfFold, proba: np.ndarray | None = None,
+              pred: np.ndarray | None = None) -> CVMetrics:
     """The metrics of out-of-fold predictions.
 
     Parameters
@@ -80,11 +94,14 @@ def summarize(data: Data, oof: OutOfFold, proba: np.ndarray | None = None) -> CV
         Their out-of-fold predictions.
     proba : np.ndarray, optional
         Probabilities to score instead of ``oof.proba`` (the calibrated ones).
+    pred : np.ndarray, optional
+        The answers to score (class names, e.g. with the none threshold); default the most
+        probable of each row's instrument's own classes.
     """
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
     p = oof.proba if proba is None else proba
-    pred = np.array(data.classes, dtype=object)[p.argmax(axis=1)]
+    pred = masked_argmax(data, p) if pred is None else pred
     y = data.y
     none = taxonomy.NO_FLAW
     accs = [float(np.mean(pred[te] == y[te])) for _, te in oof.folds]
@@ -94,11 +111,13 @@ def summarize(data: Data, oof: OutOfFold, proba: np.ndarray | None = None) -> CV
     rows = flawed & data.known & ~np.isnan(oof.corrections).any(axis=1)
     err = np.abs(oof.corrections[rows] - data.targets[rows]) if rows.any() else None
     eq = [CORRECTION_FIELDS.index(f) for f in EQ_FIELDS]
+    gold_recall = np.mean(pred[~flawed] == none) if (~flawed).any() else None
+    caught = np.mean(pred[flawed] != none) if flawed.any() else None
     return CVMetrics(
         folds=len(oof.folds), accuracy=_r(np.mean(pred == y)),
         accuracy_mean=_r(np.mean(accs)), accuracy_std=_r(np.std(accs)),
         gold_vs_flawed_accuracy=_r(np.mean((pred == none) == (y == none))),
-        gold_recall=_r(np.mean(pred[~flawed] == none)) if (~flawed).any() else None,
+        gold_recall=_r(gold_recall),
         recall={c: _r(r) for c, r in zip(data.classes, rec)},
         precision={c: _r(v) for c, v in zip(data.classes, prec)},
         support={c: int(s) for c, s in zip(data.classes, support)},
@@ -107,7 +126,10 @@ def summarize(data: Data, oof: OutOfFold, proba: np.ndarray | None = None) -> CV
         mae_flawed=({f: _r(v) for f, v in zip(CORRECTION_FIELDS, err.mean(axis=0))}
                     if err is not None else {}),
         confusion={"labels": list(data.classes),
-                   "matrix": confusion_matrix(y, pred, labels=data.classes).tolist()})
+                   "matrix": confusion_matrix(y, pred, labels=data.classes).tolist()},
+        balanced_gold_vs_flawed=_r((gold_recall + caught) / 2)
+        if gold_recall is not None and caught is not None else None,
+        flawed_called_flawed=_r(caught))
 
 
 @dataclass
@@ -128,11 +150,23 @@ class TrainMetrics:
     leave_source_out: CVMetrics | None
     cv_by_model: dict[str, CVMetrics] = field(default_factory=dict)
     split: dict[str, Any] = field(default_factory=dict)
+    leave_source_out_calibrated: CVMetrics | None = None
+    """Whole source families held out, each held-out clip compared with the other gold of
+    its own family (what ``clarity calibrate`` does for a user's library)."""
+    decision: dict[str, Any] = field(default_factory=dict)
+    """The none thresholds and the conformal set threshold, how they were set."""
+    coverage: list[dict[str, Any]] = field(default_factory=list)
+    """Accuracy on the answered clips against coverage (the share not "not sure")."""
+    not_sure: dict[str, Any] = field(default_factory=dict)
+    """With the kept set threshold: coverage, accuracy answered, accuracy overall."""
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
         d["cv"] = self.cv.to_dict()
         d["leave_source_out"] = self.leave_source_out and self.leave_source_out.to_dict()
+        d["leave_source_out_calibrated"] = (self.leave_source_out_calibrated
+                                            and self.leave_source_out_calibrated.to_dict())
         d["cv_by_model"] = {k: {f: getattr(v, f) for f in _PER_MODEL}
                             for k, v in self.cv_by_model.items()}
         return d

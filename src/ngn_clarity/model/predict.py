@@ -1,8 +1,10 @@
 """The plug-in's path in Python: read, normalize in memory, fingerprint, run the ONNX models.
 
 :class:`OnnxModels` holds the exported graphs in onnxruntime sessions; :func:`predict` turns
-audio files into :class:`Prediction` objects (the flaw, the calibrated probabilities of the
-top classes, and the corrections the flaw calls for).
+audio files into :class:`Prediction` objects (the answer: a flaw of the file's instrument,
+``none``, or ``not_sure`` when the evidence is weak; the calibrated probabilities of the top
+classes; and the corrections the flaw calls for). A file is normalized to the loudness the
+model was trained at (the card's ``target_lufs``) and fingerprinted with its schema.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from .. import audio, taxonomy
+from .. import audio, settings, taxonomy
 from ..corrections import CORRECTIONS_FOR_FLAW
 from ..errors import AudioError, LoudnessError, ModelError
 from ..features.extract import fingerprint
@@ -55,10 +57,16 @@ class OnnxModels:
     def feature_names(self) -> list[str]:
         return self.card["inputs"][: -len(taxonomy.INSTRUMENTS)]
 
-    def classify(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(labels, calibrated probabilities) of ``[N, 69]`` float32 rows."""
-        label, proba = self.sessions["classifier"].run(None, {INPUT: x})
-        return label, proba
+    def classify(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(answers, decisions, probabilities) of ``[N, 69]`` float32 rows: the answer is
+        ``not_sure`` where the decision (a class) is not certain enough."""
+        label, decision, proba = self.sessions["classifier"].run(None, {INPUT: x})
+        return label, decision, proba
+
+    @property
+    def target_lufs(self) -> float:
+        """The loudness the model's training clips were normalized to."""
+        return float(self.card.get("target_lufs", settings.TARGET_LUFS))
 
     def corrections(self, x: np.ndarray) -> np.ndarray | None:
         """``[N, 12]`` corrections (None without a regressor)."""
@@ -74,7 +82,10 @@ class Prediction:
     file: str
     instrument: str | None = None
     flaw: str | None = None
+    """The answer: a flaw, ``none``, or ``not_sure``."""
     confidence: float | None = None
+    best_guess: str | None = None
+    """The class decided before "not sure" (equal to ``flaw`` when sure)."""
     top: list[tuple[str, float]] = field(default_factory=list)
     """The most likely classes with their calibrated probabilities."""
     corrections: dict[str, float] = field(default_factory=dict)
@@ -86,7 +97,7 @@ class Prediction:
         if self.error is not None:
             return {"file": self.file, "error": self.error}
         return {"file": self.file, "instrument": self.instrument, "flaw": self.flaw,
-                "confidence": self.confidence,
+                "best_guess": self.best_guess, "confidence": self.confidence,
                 "top": [{"class": c, "probability": p} for c, p in self.top],
                 "corrections": self.corrections}
 
@@ -104,7 +115,7 @@ def _one(models: OnnxModels, path: str, instrument: str | None, top: int,
          all_corrections: bool) -> Prediction:
     try:
         samples, sr = audio.read_usable(path)
-        done = normalize_samples(samples, sr, NormalizeSettings())
+        done = normalize_samples(samples, sr, NormalizeSettings(target_lufs=models.target_lufs))
     except (AudioError, LoudnessError) as e:
         return Prediction(path, error=e.reason)
     try:
@@ -115,14 +126,14 @@ def _one(models: OnnxModels, path: str, instrument: str | None, top: int,
     vec, _ = fingerprint(done.out, sr, models.card["schema"], loudness_report=done.after)
     x = np.hstack([vec.astype(np.float32),
                    [np.float32(i == inst) for i in taxonomy.INSTRUMENTS]])[None, :]
-    label, proba = models.classify(x)
-    flaw = str(label[0])
+    label, decided, proba = models.classify(x)
+    flaw, guess = str(label[0]), str(decided[0])
     corr = models.corrections(x)
     names = models.card["corrections"]
     wanted = names if all_corrections else CORRECTIONS_FOR_FLAW.get(flaw, ())
     classes = models.card["classes"]
     return Prediction(
-        path, inst, flaw, round(float(proba[0].max()), 4),
+        path, inst, flaw, round(float(proba[0, classes.index(guess)]), 4), guess,
         [(classes[j], round(float(proba[0, j]), 4)) for j in np.argsort(-proba[0])[:top]],
         {} if corr is None else {k: round(float(v), 3) for k, v in zip(names, corr[0])
                                  if k in wanted})

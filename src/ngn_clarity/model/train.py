@@ -7,12 +7,22 @@
    the classifier with the better out-of-fold accuracy is kept (``model="auto"``,
    :mod:`.select`).
 3. **Calibration**: a temperature fitted on the kept model's out-of-fold probabilities, so
-   ``predict``'s confidence means what it says (:mod:`.calibrate`).
-4. **Leave-source-out** cross-validation of the kept model: whole source families held out.
+   ``predict``'s confidence means what it says (:mod:`.temperature`); the **decision**
+   (:mod:`.decision`): each instrument's none threshold set so that ``gold_share`` of its
+   out-of-fold gold is called none, and the conformal set threshold ("not sure") fitted at
+   ``confidence``; every figure counts the answers that way.
+4. **Leave-source-out** cross-validation of the kept model: whole source families held out,
+   each held-out clip compared with the training gold (as a new library meets the model),
+   and again compared with its own family's other gold (as after ``clarity calibrate``).
 5. The final models are fitted on every row (the regressor on the rows whose correction is
-   known; how many is said), exported to ONNX (parity checked against scikit-learn /
+   known; how many is said), against the reference of all the gold
+   (:mod:`ngn_clarity.reference`), exported to ONNX (parity checked against scikit-learn /
    LightGBM, :mod:`.export`), and the whole ``models/`` set is published at once
    (:mod:`.artifacts`): a failed or killed train leaves the previous model whole.
+
+Within each domain (our renders, a user's library: :func:`.evaluate.domain_of`) gold weighs
+as much as one flaw class (:meth:`.evaluate.Data.weights`), so that "sounds like this
+library" never means "is flawed".
 
 The metrics are :class:`~.metrics.TrainMetrics` (``metrics.json``); the confusion matrix is
 drawn by :func:`ngn_clarity.report.figures.confusion`.
@@ -20,6 +30,7 @@ drawn by :func:`ngn_clarity.report.figures.confusion`.
 
 from __future__ import annotations
 
+import json
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -29,22 +40,24 @@ from typing import Callable
 
 import numpy as np
 
-from .. import settings
+from .. import settings, taxonomy
 from ..errors import ModelError
 from ..executor import default_jobs, die_with_parent
 from ..features.schema import DEFAULT_SCHEMA, SCHEMAS, get
 from ..fsutil import atomic_path, atomic_write_json
 from ..layout import Layout
+from ..reference import NEIGHBOURS
 from ..report import figures
 from ..settings import Flag, Interval, Options, Validated
 from ..steps.tables import build_tables
 from .artifacts import CARD, Trained, model_card, publish, save
-from .calibrate import Temperature, calibrate
+from .decision import Decision, conformal_threshold, coverage_curve, none_thresholds
 from .estimators import CLASSIFIERS, make_classifier, make_regressor
 from .evaluate import Data, OutOfFold, grouped_splits, out_of_fold, source_splits
 from .export import export_to
 from .metrics import CVMetrics, TrainMetrics, summarize
 from .select import Selection, select
+from .temperature import Temperature, calibrate
 
 Say = Callable[[str], None]
 
@@ -72,6 +85,12 @@ class TrainSettings(Validated):
         Fold and model seed.
     jobs : int, optional
         Processes for the folds (None: every core).
+    gold_share : float
+        Each instrument's none threshold is set so that this share of its out-of-fold gold
+        clips is called ``none``.
+    confidence : float
+        The conformal sets hold the true class for this share of clips; the answer is
+        ``not_sure`` unless a clip's set is exactly its decided class.
     """
 
     model: str = "auto"
@@ -82,6 +101,8 @@ class TrainSettings(Validated):
     max_depth: int = 8
     seed: int = 0
     jobs: int | None = None
+    gold_share: float = 0.9
+    confidence: float = 0.9
 
     constraints = {"model": Options(("auto", *CLASSIFIERS)),
                    "schema": Options(tuple(SCHEMAS)),
@@ -89,7 +110,9 @@ class TrainSettings(Validated):
                    "leave_source_out": Flag(),
                    "n_estimators": (None, Interval(int, 1, 10_000)),
                    "max_depth": Interval(int, 1, 64), "seed": settings.SEED_RANGE,
-                   "jobs": settings.JOBS_RANGE}
+                   "jobs": settings.JOBS_RANGE,
+                   "gold_share": Interval(float, 0.5, 1.0, closed="left"),
+                   "confidence": Interval(float, 0.5, 1.0, closed="neither")}
 
 
 def train(layout: Layout, s: TrainSettings | None = None, *, progress: bool = False,
@@ -117,6 +140,16 @@ def train(layout: Layout, s: TrainSettings | None = None, *, progress: bool = Fa
         return _train(layout, s or TrainSettings(), progress, say)
 
 
+def target_lufs(layout: Layout) -> float:
+    """The loudness the data folder's clips were normalized to (its normalization log),
+    which ``predict``, ``fix`` and ``calibrate`` normalize to as well."""
+    try:
+        log = json.loads(layout.normalization_log.read_text())
+        return float(log["settings"]["target_lufs"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return settings.TARGET_LUFS
+
+
 def _data(layout: Layout, s: TrainSettings, progress: bool, say: Say):
     """(table, data) of the schema, checked to be trainable; says what it holds."""
     clock = time.perf_counter()
@@ -124,48 +157,89 @@ def _data(layout: Layout, s: TrainSettings, progress: bool, say: Say):
     if res.rows == 0:
         raise ModelError(f"no fingerprints in {layout.root}: run `clarity run` first")
     table = res.table
-    data = Data.from_table(table, get(s.schema).names)
+    data = Data.from_table(table, get(s.schema).names, res.spectra)
     if len(data.classes) < 2:
         raise ModelError("the table holds one class only: a classifier needs gold and "
                          "flawed clips")
+    if data.gold.sum() < NEIGHBOURS + 1:
+        raise ModelError(f"{int(data.gold.sum())} gold clip(s): the reference the models "
+                         f"compare with needs at least {NEIGHBOURS + 1}")
     n_groups = len(set(data.groups))
     if n_groups < s.cv:
         raise ModelError(f"{n_groups} independent group(s) of clips: grouped {s.cv}-fold "
                          f"cross-validation needs at least {s.cv} (add clips or lower --cv)")
     unknown = int((~data.known).sum())
-    say(f"table: {len(table)} clips ({s.schema} schema), {n_groups} groups; the correction "
-        f"regressor learns from the {int(data.known.sum())} with a known correction"
+    say(f"table: {len(table)} clips ({s.schema} schema), {n_groups} groups, "
+        f"{int(data.gold.sum())} gold; the correction regressor learns from the "
+        f"{int(data.known.sum())} with a known correction"
         + (f", {unknown} rows have none (imported flawed clips)" if unknown else "")
         + f" ({time.perf_counter() - clock:.1f} s)")
     return table, data
 
 
-def _calibrated(data: Data, sel: Selection,
-                say: Say) -> tuple[CVMetrics, Temperature, np.ndarray]:
-    """The kept model's grouped-CV metrics after calibration, the temperature and the
-    calibrated out-of-fold probabilities."""
+def _decided(data: Data, sel: Selection, s: TrainSettings,
+             say: Say) -> tuple[CVMetrics, Temperature, Decision, np.ndarray]:
+    """The temperature and the decision fitted on the kept model's out-of-fold predictions,
+    and its grouped-CV metrics counted with them (and the masked probabilities)."""
     y_index = np.array([data.classes.index(c) for c in data.y])
     temperature, calibrated, cal = calibrate(sel.oof.proba, y_index)
-    cv = summarize(data, sel.oof, calibrated)
+    decision = Decision(data.classes, np.zeros(len(taxonomy.INSTRUMENTS), np.float32), 1.0)
+    masked = decision.masked(calibrated, data.onehot)
+    p_none = masked[data.gold, decision.none_index]
+    decision.thresholds, info = none_thresholds(p_none, data.instrument[data.gold],
+                                                s.gold_share)
+    decision.set_threshold = conformal_threshold(masked, y_index, s.confidence)
+    decision.info = {**info, "confidence": s.confidence, "fitted_on": "out-of-fold"}
+    cv = summarize(data, sel.oof, masked, decision.labels(masked, data.onehot, False))
     cv.calibration = cal
     say(f"kept {sel.kept}; calibration: temperature {temperature.t}, expected calibration "
-        f"error {cal.ece_before} -> {cal.ece_after}; EQ error on flawed clips "
-        f"{cv.eq_mae_flawed_db} dB")
-    return cv, temperature, calibrated
+        f"error {cal.ece_before} -> {cal.ece_after}; none thresholds for "
+        f"{s.gold_share:.0%} of gold; EQ error on flawed clips {cv.eq_mae_flawed_db} dB")
+    return cv, temperature, decision, masked
 
 
 def _leave_source_out(data: Data, s: TrainSettings, kind: str, temperature: Temperature,
-                      evaluate: Callable[..., OutOfFold], say: Say) -> CVMetrics | None:
+                      decision: Decision, evaluate: Callable[..., OutOfFold],
+                      say: Say) -> tuple[CVMetrics | None, CVMetrics | None]:
+    """Leave-source-out against the training gold, then calibrated on each held-out
+    family's own gold."""
     if not s.leave_source_out or not (folds := source_splits(data, s.cv)):
-        return None
-    t0 = time.perf_counter()
-    lo = evaluate(kind, folds, True)
-    loso = summarize(data, lo, temperature.apply(lo.proba))
-    loso.families = sorted(set(data.families))
-    say(f"leave-source-out ({len(folds)} folds over {len(loso.families)} source families): "
-        f"accuracy {loso.accuracy:.3f}, gold vs flawed {loso.gold_vs_flawed_accuracy:.3f} "
-        f"({time.perf_counter() - t0:.1f} s)")
-    return loso
+        return None, None
+    out = []
+    for calibrated in (False, True):
+        t0 = time.perf_counter()
+        lo = evaluate(kind, folds, not calibrated, calibrated)
+        masked = decision.masked(temperature.apply(lo.proba), data.onehot)
+        m = summarize(data, lo, masked, decision.labels(masked, data.onehot, False))
+        m.families = sorted(set(data.families))
+        say(f"leave-source-out{', calibrated' if calibrated else ''} ({len(folds)} folds over "
+            f"{len(m.families)} source families): accuracy {m.accuracy:.3f}, gold vs flawed "
+            f"{m.gold_vs_flawed_accuracy:.3f} (balanced {m.balanced_gold_vs_flawed}) "
+            f"({time.perf_counter() - t0:.1f} s)")
+        out.append(m)
+    return out[0], out[1]
+
+
+def _not_sure(data: Data, masked: np.ndarray, decision: Decision) -> dict:
+    idx, sure = decision.decide(masked, data.onehot)
+    y = np.array([data.classes.index(c) for c in data.y])
+    return {"coverage": round(float(sure.mean()), 4),
+            "accuracy_answered": round(float(np.mean(idx[sure] == y[sure])), 4)
+            if sure.any() else None,
+            "accuracy_all": round(float(np.mean(idx == y)), 4)}
+
+
+def _warnings(cv: CVMetrics, temperature: Temperature) -> list[str]:
+    """What a user must not miss: gold mostly called flawed, a fit at its bound."""
+    out = []
+    if cv.gold_recall is not None and cv.gold_recall < 0.5:
+        out.append(f"only {cv.gold_recall:.0%} of gold clips are called none out of fold "
+                   f"(balanced gold vs flawed {cv.balanced_gold_vs_flawed}): the gold is "
+                   f"too little or too unlike the flawed clips' sources")
+    if temperature.at_bound:
+        out.append(f"the calibration temperature sits at its bound ({temperature.t}): the "
+                   f"probabilities are not calibrated")
+    return out
 
 
 def _train(layout: Layout, s: TrainSettings, progress: bool, say: Say) -> Trained:
@@ -173,20 +247,18 @@ def _train(layout: Layout, s: TrainSettings, progress: bool, say: Say) -> Traine
     table, data = _data(layout, s, progress, say)
     jobs = s.jobs or default_jobs()
 
-    def evaluate(kind: str, splits, regress: bool) -> OutOfFold:
+    def evaluate(kind: str, splits, regress: bool, calibrated: bool = False) -> OutOfFold:
         return out_of_fold(data, splits, kind, regress=regress, n_estimators=s.n_estimators,
-                           max_depth=s.max_depth, seed=s.seed, jobs=jobs)
+                           max_depth=s.max_depth, seed=s.seed, jobs=jobs, calibrated=calibrated)
 
     grouped = grouped_splits(data, s.cv, s.seed)
     sel = select(data, s.model, s.cv, lambda kind, regress: evaluate(kind, grouped, regress),
                  say)
-    cv, temperature, calibrated = _calibrated(data, sel, say)
-    loso = _leave_source_out(data, s, sel.kept, temperature, evaluate, say)
-
+    cv, temperature, decision, masked = _decided(data, sel, s, say)
+    loso, loso_cal = _leave_source_out(data, s, sel.kept, temperature, decision, evaluate,
+                                       say)
     t0 = time.perf_counter()
-    classifier, regressor = _fit_final(data, sel.kept, s, jobs)
-    trained = Trained(s.schema, get(s.schema).names, sel.kept, classifier, regressor,
-                      temperature, [str(c) for c in classifier.classes_])
+    trained = _fit_final(data, sel.kept, s, jobs, temperature, decision, target_lufs(layout))
     say(f"final models fitted on {len(data.y)} clips ({time.perf_counter() - t0:.1f} s)")
     trained.metrics = TrainMetrics(
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -197,34 +269,52 @@ def _train(layout: Layout, s: TrainSettings, progress: bool, say: Say) -> Traine
         cv=cv, leave_source_out=loso, cv_by_model=sel.per_model,
         split={"method": f"StratifiedGroupKFold({s.cv}) by group (a gold clip, its flawed "
                          f"clips and the clips cut from one file stay together)",
-               "groups_in_both": 0})
-    _publish(layout, trained, table, data, calibrated, sel.oof, say)
+               "groups_in_both": 0},
+        leave_source_out_calibrated=loso_cal, decision=decision.to_dict(),
+        coverage=coverage_curve(masked, np.array([data.classes.index(c) for c in data.y]),
+                                data.onehot, decision, groups=data.groups),
+        not_sure=_not_sure(data, masked, decision), warnings=_warnings(cv, temperature))
+    for w in trained.metrics.warnings:
+        say(f"warning: {w}")
+    _publish(layout, trained, table, data, masked, sel.oof, decision, say)
     say(f"published {layout.models} ({time.perf_counter() - clock:.1f} s in all)")
     return trained
 
 
-def _fit_final(data: Data, kind: str, s: TrainSettings, jobs: int):
-    """The classifier and the regressor on every row, side by side in two processes."""
-    def classifier():
-        return make_classifier(kind, n_estimators=s.n_estimators, max_depth=s.max_depth,
-                               seed=s.seed, jobs=1).fit(data.x, data.y)
-
+def _fit_final(data: Data, kind: str, s: TrainSettings, jobs: int, temperature: Temperature,
+               decision: Decision, lufs: float) -> Trained:
+    """The classifier and the regressor on every row against the reference of all the gold,
+    side by side in two processes."""
+    every = np.arange(len(data.y))
+    ref = data.reference(every)
+    x = data.design(every, ref, own_group_out=True)
+    weights = data.weights(every)
+    clf = make_classifier(kind, n_estimators=s.n_estimators, max_depth=s.max_depth,
+                          seed=s.seed, jobs=1)
+    reg = None
     if not data.known.any():
-        return classifier(), None
-    reg_args = (data.x[data.known], data.targets[data.known], s.seed)
-    if jobs < 2:
-        return classifier(), _fit_regressor(*reg_args)
-    with ProcessPoolExecutor(1, initializer=die_with_parent) as pool:
-        future = pool.submit(_fit_regressor, *reg_args)
-        return classifier(), future.result()
+        clf.fit(x, data.y, sample_weight=weights)
+    elif jobs < 2:
+        clf.fit(x, data.y, sample_weight=weights)
+        reg = _fit_regressor(x[data.known], data.targets[data.known], s.seed)
+    else:
+        with ProcessPoolExecutor(1, initializer=die_with_parent) as pool:
+            future = pool.submit(_fit_regressor, x[data.known], data.targets[data.known],
+                                 s.seed)
+            clf.fit(x, data.y, sample_weight=weights)
+            reg = future.result()
+    classes = [str(c) for c in clf.classes_]  # the probabilities' column order
+    return Trained(s.schema, get(s.schema).names, kind, clf, reg, temperature, classes, ref,
+                   Decision(classes, decision.thresholds, decision.set_threshold,
+                            decision.info), lufs)
 
 
 def _fit_regressor(x: np.ndarray, t: np.ndarray, seed: int):
     return make_regressor(seed=seed, jobs=1).fit(x, t)
 
 
-def _publish(layout: Layout, trained: Trained, table, data: Data, calibrated: np.ndarray,
-             oof: OutOfFold, say: Say) -> None:
+def _publish(layout: Layout, trained: Trained, table, data: Data, masked: np.ndarray,
+             oof: OutOfFold, decision: Decision, say: Say) -> None:
     """The new ``models/`` set: joblib, ONNX (parity checked), metrics, out-of-fold
     predictions, confusion matrix, and the model card last (the set is complete)."""
     card = model_card(trained)
@@ -236,7 +326,7 @@ def _publish(layout: Layout, trained: Trained, table, data: Data, calibrated: np
         save(out, trained)
         card.update(export_to(out, trained, data.x))
         atomic_write_json(out / "metrics.json", metrics.to_dict())
-        _predictions_csv(out / "cv_predictions.csv", table, data, calibrated, oof)
+        _predictions_csv(out / "cv_predictions.csv", table, data, masked, oof, decision)
         figures.save_png(figures.confusion(
             cv.confusion["labels"], cv.confusion["matrix"], cv.accuracy or 0.0,
             f"{trained.schema} schema, {trained.kind}, {cv.folds}-fold grouped CV"),
@@ -245,20 +335,27 @@ def _publish(layout: Layout, trained: Trained, table, data: Data, calibrated: np
 
     publish(layout, fill)
     par = card["onnx_parity"]
-    say(f"ONNX parity on {par['rows']} clips: {par['label_mismatches']} label mismatches, "
+    say(f"ONNX parity on {par['rows']} clips: {par['label_mismatches']} label and "
+        f"{par['decision_mismatches']} decision mismatches, "
         f"probabilities within {par['probabilities_max_abs_diff']:.1e}"
         + (f", corrections within {par['corrections_max_abs_diff']:.1e}"
            if "corrections_max_abs_diff" in par else ""))
 
 
-def _predictions_csv(dest: Path, table, data: Data, proba: np.ndarray, oof: OutOfFold) -> None:
+def _predictions_csv(dest: Path, table, data: Data, proba: np.ndarray, oof: OutOfFold,
+                     decision: Decision) -> None:
+    """Every clip's out-of-fold answer (``predicted``: with the none threshold; ``answer``:
+    ``not_sure`` where the conformal set is not that one class) and its top two classes
+    (``proba``: masked, in ``data.classes`` order; the decision is the metrics')."""
     import pandas as pd
 
     classes = np.array(data.classes, dtype=object)
     top = np.argsort(-proba, axis=1)[:, :3]
+    predicted = decision.labels(proba, data.onehot, False)
+    answer = decision.labels(proba, data.onehot)
     df = pd.DataFrame({"file": table["file"], "subset": table["subset"],
                        "instrument": table["instrument"], "flawed_type": data.y,
-                       "severity": data.severity, "predicted": classes[top[:, 0]],
+                       "severity": data.severity, "predicted": predicted, "answer": answer,
                        "confidence": proba[np.arange(len(proba)), top[:, 0]].round(4),
                        "second": classes[top[:, 1]],
                        "second_confidence": proba[np.arange(len(proba)), top[:, 1]].round(4),

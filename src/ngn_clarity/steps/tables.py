@@ -40,6 +40,9 @@ class ExtractResult:
     table: Any = None
     """The joined features + labels DataFrame (None when ``write`` found the tables on disk
     already holding exactly these rows: nothing was built)."""
+    spectra: Any = None
+    """Each clip's 1/3-octave long-term spectrum (``spectra.parquet``'s frame), beside
+    :attr:`table`."""
     written: bool = False
     """False when the tables on disk were already exactly these."""
 
@@ -67,16 +70,15 @@ def tables_from(done: Done, schema: Schema, write: bool = True,
     result.computed, result.cached = done.computed, len(rows) - done.computed
     result.replaced = sum(r for _, _, r in rows)
     result.rows = len(rows)
+    spectra = done.spectra()
     if write:
-        spectra = done.spectra()
         digest = store.content_digest(schema, rows, spectra, result.failures)
         if store.holds(done.plan.layout, digest):
             return result  # the tables on disk say exactly this: nothing to build
     features, labels, joined = store.frames(schema, rows)
-    result.table = joined
+    result.table, result.spectra = joined, store.spectra_frame(spectra, labels)
     if write:
-        store.write_tables(done.plan.layout, schema, features, labels, joined,
-                           store.spectra_frame(spectra, labels),
+        store.write_tables(done.plan.layout, schema, features, labels, joined, result.spectra,
                            {"computed": result.computed, "cached": result.cached,
                             "non_finite_replaced_by_guard": result.replaced},
                            result.failures, digest)

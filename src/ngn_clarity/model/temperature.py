@@ -19,6 +19,12 @@ class Temperature:
 
     t: float = 1.0
 
+    @property
+    def at_bound(self) -> bool:
+        """True when the fit stopped at an end of its range (0.25-8): the probabilities
+        could not be calibrated."""
+        return self.t <= 0.2501 or self.t >= 7.999
+
     def apply(self, proba: np.ndarray) -> np.ndarray:
         """Calibrated probabilities of ``[rows, classes]`` probabilities."""
         z = np.log(np.maximum(proba, 1e-12)) / self.t
