@@ -48,7 +48,7 @@ from . import taxonomy
 #: Neighbours the nearest-gold deviation takes the median of (odd: a median is one of them).
 NEIGHBOURS = 5
 #: A profile's scale is at least this share of the feature's scale over all instruments ...
-SCALE_FLOOR = 0.1
+SCALE_FLOOR = 0.01
 #: ... and at least this (the features' units are dB, ratios, log2 Hz).
 ABSOLUTE_FLOOR = 1e-3
 #: A sub-source (kick, snare, lead, ...) gets its own profile from this many gold clips up.

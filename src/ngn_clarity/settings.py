@@ -193,6 +193,23 @@ class Span:
 
 
 @dataclass(frozen=True)
+class Subset:
+    """A non-empty tuple of distinct values, each one of ``values``."""
+
+    values: tuple
+
+    def accepts(self, value: Any) -> bool:
+        return (isinstance(value, tuple) and len(value) > 0 and len(set(value)) == len(value)
+                and all(v in self.values for v in value))
+
+    def describe(self) -> str:
+        return "one or more of " + ", ".join(repr(v) for v in self.values)
+
+    def invalid(self) -> Any:
+        return ("<not one of the options>",)
+
+
+@dataclass(frozen=True)
 class Instance:
     """An object of ``kind`` (settings that hold other settings)."""
 

@@ -60,6 +60,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
             "clip) -> analyze, incremental", "run_pipeline.py"),
     Command("train", "train", "train and cross-validate the flaw classifier and the "
             "correction regressor, export them to ONNX (phase 1B)"),
+    Command("calibrate", "calibrate", "compare with your own gold: refit the model's gold "
+            "reference and none thresholds on a folder of your gold stems (no retraining)"),
     Command("export-onnx", "export_onnx", "export the trained models to ONNX again (train "
             "already does)"),
     Command("bench-onnx", "bench_onnx", "ONNX single-row latency and batch throughput"),

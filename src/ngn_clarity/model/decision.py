@@ -141,7 +141,10 @@ def conformal_threshold(masked: np.ndarray, y_index: np.ndarray,
     """The LAC split-conformal set threshold (``1 - q``) of out-of-fold masked probabilities
     and true classes, fitted with MAPIE's ``SplitConformalClassifier`` on the probabilities
     themselves (a prefit identity estimator): a class is in a clip's set when its probability
-    is at least the returned value."""
+    is at least the returned value. With fewer clips than ``1 / (1 - confidence)``, no set can
+    be that sure: 0 (every class in every set, every answer "not sure")."""
+    if len(masked) < max(1.0 / (1.0 - confidence), 1.0 / confidence):
+        return 0.0
     from mapie.classification import SplitConformalClassifier
     from sklearn.base import BaseEstimator, ClassifierMixin
 
