@@ -106,7 +106,9 @@ class Profile:
 
 
 def spectrum_band(spectra: np.ndarray) -> dict[str, list[float]]:
-    """Median and 10-90 % band of 1/3-octave spectra ``[clips, bands]`` (dB)."""
+    """Median and 10-90 % band of 1/3-octave spectra ``[clips, bands]`` (dB); rows holding a
+    NaN (a clip without a spectrum) are left out."""
+    spectra = spectra[~np.isnan(spectra).any(axis=1)] if len(spectra) else spectra
     if not len(spectra):
         return {}
     q = np.percentile(spectra, [10, 50, 90], axis=0)

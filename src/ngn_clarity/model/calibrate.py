@@ -33,7 +33,9 @@ from .. import audio, taxonomy
 from .. import reference as refmod
 from ..errors import AudioError, LoudnessError, ModelError, SettingsError
 from ..executor import progress_bar, run_tasks
-from ..features.extract import fingerprint
+from ..features.analysis import Analysis
+from ..features.extract import fingerprint_of, spectrum_of
+from ..features.schema import get
 from ..fsutil import atomic_write_bytes, atomic_write_json, walk_files
 from ..gain import NormalizeSettings, normalize_samples
 from ..layout import Layout
@@ -99,16 +101,18 @@ def fingerprint_file(job: FileJob) -> dict[str, Any]:
         samples, sr = audio.read_usable(job.path)
         spans = segment_spans(samples, sr, job.segment) if job.segment else [(0, len(samples))]
         cfg = NormalizeSettings(target_lufs=job.target_lufs)
-        rows = []
+        rows, spectra = [], []
         for start, end in spans:
             done = normalize_samples(samples[start:end], sr, cfg)
-            vec, _ = fingerprint(done.out, sr, job.schema, loudness_report=done.after)
+            a = Analysis(done.out, sr, done.after)
+            vec, _ = fingerprint_of(a, get(job.schema))
             rows.append(vec.astype(np.float32))
+            spectra.append(spectrum_of(a))
     except (AudioError, LoudnessError) as e:
         return {"path": job.path, "error": e.reason}
     if not rows:
         return {"path": job.path, "error": "no active stretch to cut a clip from"}
-    return {"path": job.path, "vectors": np.stack(rows)}
+    return {"path": job.path, "vectors": np.stack(rows), "spectra": np.array(spectra)}
 
 
 @dataclass
@@ -118,6 +122,8 @@ class Gold:
     x: np.ndarray
     instrument: np.ndarray
     file: np.ndarray
+    spectra: np.ndarray
+    """``[clips, 31]`` 1/3-octave spectra (dB re total), for the profiles' bands."""
     skipped: list[Finding] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
@@ -149,7 +155,7 @@ def read_gold(cfg: CalibrateSettings, schema: str, target_lufs: float, rep: Step
     if cfg.instruments is not None:
         files = [(p, i) for p, i in files if i in cfg.instruments]
     jobs = [FileJob(p, i, cfg.segment, target_lufs, schema) for p, i in files]
-    xs, inst, owner = [], [], []
+    xs, inst, owner, spectra = [], [], [], []
     with progress_bar(len(jobs), "calibrate", progress, unit="file") as bar:
         for k, result in run_tasks(fingerprint_file, jobs, jobs=cfg.jobs):
             bar.update(1)
@@ -158,6 +164,7 @@ def read_gold(cfg: CalibrateSettings, schema: str, target_lufs: float, rep: Step
                 continue
             n = len(result["vectors"])
             xs.append(result["vectors"])
+            spectra.append(result["spectra"])
             inst += [taxonomy.INSTRUMENTS.index(jobs[k].instrument)] * n
             owner += [jobs[k].path] * n
     if not xs:
@@ -165,7 +172,8 @@ def read_gold(cfg: CalibrateSettings, schema: str, target_lufs: float, rep: Step
                          f"{'/ '.join(taxonomy.INSTRUMENTS)}/ folders, or named by "
                          f"instrument)")
     order = np.argsort(np.array(owner), kind="stable")  # the same order whatever the pool did
-    return Gold(np.concatenate(xs)[order], np.array(inst)[order], np.array(owner)[order])
+    return Gold(np.concatenate(xs)[order], np.array(inst)[order], np.array(owner)[order],
+                np.concatenate(spectra)[order])
 
 
 def _check(gold: Gold, cfg: CalibrateSettings) -> tuple[str, ...]:
@@ -196,7 +204,9 @@ def merged(old: Reference, gold: Gold, rows: np.ndarray, instruments: tuple[str,
     x = np.concatenate([gold.x[use], old.bank[keep_old]])
     inst = np.concatenate([gold.instrument[use], old.bank_instrument[keep_old]])
     groups = np.concatenate([gold.file[use], np.full(int(keep_old.sum()), "")])
-    ref = refmod.fit(x, inst, old.feature_names, groups=groups, origin=origin)
+    spectra = np.concatenate([gold.spectra[use],
+                              np.full((int(keep_old.sum()), gold.spectra.shape[1]), np.nan)])
+    ref = refmod.fit(x, inst, old.feature_names, spectra=spectra, groups=groups, origin=origin)
     for i in taxonomy.INSTRUMENTS:
         if i not in instruments:  # the old profile, as it was
             ref.profiles[i] = old.profiles[i]

@@ -223,3 +223,26 @@ def confusion(labels: list[str], matrix: list[list[int]], accuracy: float, title
     ax.set_title(f"flaw type, out-of-fold: accuracy {accuracy:.3f}\n{title}", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def reference_band(inst: str, freqs: np.ndarray, band: dict[str, list[float]],
+                   example: tuple[str, list[float]] | None):
+    """An instrument's gold reference: the 10-90 % band and median of its gold clips'
+    1/3-octave spectra, with one clip's curve over it (a tonal-balance target)."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    lo, med, hi = (np.array(band[k], float) for k in ("p10", "median", "p90"))
+    ax.fill_between(freqs, lo, hi, color="#bbb", alpha=0.6, label="gold 10-90 %")
+    ax.plot(freqs, med, color="black", linewidth=2, label="gold median")
+    if example is not None:
+        ax.plot(freqs, example[1], color=PALETTE[3], linewidth=1.4, label=example[0])
+    ax.set_xscale("log")
+    ax.set_xlim(25, 20000)
+    top = float(np.nanmax(hi))
+    ax.set_ylim(top - 70, top + 5)
+    ax.set_xlabel("Hz (1/3-octave bands)")
+    ax.set_ylabel("dB re total power")
+    ax.set_title(f"{inst}: the model's gold reference")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

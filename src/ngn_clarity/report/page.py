@@ -37,10 +37,12 @@ from ..features.tables import load_training_table
 from ..fsutil import atomic_write_text
 from ..layout import Layout
 from . import figures
+from . import reference
 from .analyze import cohens_d
 
 INPUTS = ("manifest.json", "features/feature_metadata.json", "features/normalization_log.json",
-          "models/metrics.json", "models/onnx_bench.json")
+          "models/metrics.json", "models/onnx_bench.json", "models/model_card.json",
+          "models/reference.json")
 #: |Cohen's d| under this for every flaw: the feature separates nothing.
 USELESS_D = 0.2
 
@@ -229,14 +231,20 @@ def _model(layout: Layout) -> str:
            f"<code>{_e(metrics['kept'])}</code>, {metrics['rows_with_correction']} clips with a "
            f"known correction.</p>"]
     rows = [[k, f"{v['accuracy_mean']:.3f} +- {v['accuracy_std']:.3f}",
-             _fmt(v["gold_vs_flawed_accuracy"]), _fmt(v["gold_recall"])]
-            for k, v in metrics["cv_by_model"].items()]
-    if lo:
-        rows.append([f"{metrics['kept']}, leave-source-out", f"{lo['accuracy']:.3f} "
-                     f"({lo['folds']} folds)", _fmt(lo["gold_vs_flawed_accuracy"]),
-                     _fmt(lo["gold_recall"])])
+             _fmt(v["gold_vs_flawed_accuracy"]), _fmt(v.get("balanced_gold_vs_flawed")),
+             _fmt(v["gold_recall"])] for k, v in metrics["cv_by_model"].items()]
+    rows.append([f"{metrics['kept']}, with the none thresholds", f"{cv['accuracy']:.3f}",
+                 _fmt(cv["gold_vs_flawed_accuracy"]), _fmt(cv.get("balanced_gold_vs_flawed")),
+                 _fmt(cv["gold_recall"])])
+    for name, m in (("leave-source-out", lo),
+                    ("leave-source-out, calibrated", metrics.get("leave_source_out_calibrated"))):
+        if m:
+            rows.append([f"{metrics['kept']}, {name}", f"{m['accuracy']:.3f} ({m['folds']} "
+                         f"folds)", _fmt(m["gold_vs_flawed_accuracy"]),
+                         _fmt(m.get("balanced_gold_vs_flawed")), _fmt(m["gold_recall"])])
     out += [f"<h3>Cross-validation ({cv['folds']}-fold, grouped)</h3>",
-            _table(["model", "accuracy", "gold vs flawed", "gold recall"], rows)]
+            _table(["model", "accuracy", "gold vs flawed", "balanced", "gold recall"], rows)]
+    out += [f"<p class=\"warning\">Warning: {_e(w)}</p>" for w in metrics.get("warnings", ())]
     cal = cv.get("calibration", {})
     out.append(f"<p>Calibration: temperature {_e(cal.get('temperature'))}, expected "
                f"calibration error {_e(cal.get('ece_before'))} before, {_e(cal.get('ece_after'))} "
@@ -308,7 +316,7 @@ def build(layout: Layout) -> str:
     """The page as a string."""
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     parts = [("Dataset", _dataset(layout)), ("Features", _features(layout)),
-             ("Model", _model(layout))]
+             ("Model", _model(layout)), ("Reference", reference.section(layout))]
     body = "\n".join(f'<h2 id="{t.lower()}">{t}</h2>\n{c}' for t, c in parts)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="clarity-inputs" content="{_digest(layout)}">'
