@@ -18,6 +18,7 @@ from ngn_clarity.model.artifacts import load
 from ngn_clarity.model.train import TrainSettings, train
 from ngn_clarity.pipeline import RunSettings, run
 from ngn_clarity.corrections import CORRECTION_FIELDS
+from ngn_clarity.features.schema import get
 from ngn_clarity.steps.synth import SynthSettings, synthesize
 
 SETTINGS = TrainSettings(cv=3, n_estimators=80, seed=1, jobs=2)
@@ -153,9 +154,11 @@ def test_settings_are_exposed_and_recorded(trained):
     layout, _, _ = trained
     m = json.loads((layout.models / "metrics.json").read_text())
     assert m["settings"]["cv"] == 3 and m["settings"]["n_estimators"] == 80
-    assert m["schema"] == "extended" and m["schema_version"] == 2
+    version = get("extended").version
+    assert m["schema"] == "extended" and m["schema_version"] == version
     card = json.loads((layout.models / "model_card.json").read_text())
-    assert card["onnx_input"]["shape"] == ["N", 69] and card["schema_version"] == 2
+    assert card["onnx_input"]["shape"] == ["N", 69] and card["schema_version"] == version
+    assert card["target_lufs"] == -18.0 and card["compare_with_gold"] is True
     assert card["flaws_by_instrument"]["bass"] == list(taxonomy.flaws_for("bass"))
 
 

@@ -32,6 +32,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     setting(p, "--confidence", TrainSettings, "confidence",
             "conformal sets hold the true class for this share of clips; the answer is "
             "not_sure unless the set is one class", metavar="C")
+    flag(p, "--no-gold-comparison", TrainSettings, "compare_with_gold",
+         "the models see the 64 features only, not their deviation from the nearest gold "
+         "clips (an ablation)")
     jobs(p)
 
 
@@ -76,7 +79,8 @@ def run(args: argparse.Namespace, con: Console, layout: Layout) -> int:
     cfg = TrainSettings(model=args.model, schema=args.schema, cv=args.cv,
                         leave_source_out=args.leave_source_out, n_estimators=args.n_estimators,
                         max_depth=args.max_depth, seed=args.seed, jobs=args.jobs,
-                        gold_share=args.gold_share, confidence=args.confidence)
+                        gold_share=args.gold_share, confidence=args.confidence,
+                        compare_with_gold=args.compare_with_gold)
     trained = train(layout, cfg, progress=not args.quiet, say=con.info)
     report.write(con, layout)
     assert trained.metrics is not None

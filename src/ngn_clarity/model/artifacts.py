@@ -20,7 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import reference as refmod
-from .. import taxonomy
+from .. import settings, taxonomy
 from ..corrections import CORRECTION_FIELDS
 from ..errors import ModelError
 from ..features.schema import get
@@ -54,11 +54,17 @@ class Trained:
     decision: Decision
     target_lufs: float
     metrics: TrainMetrics | None = field(default=None)
+    compare_with_gold: bool = True
+    """The trees see each clip's deviation from its nearest gold clips (False: the input
+    rows only, an ablation; the reference then serves the thresholds and the report)."""
 
-    def design(self, x: np.ndarray) -> np.ndarray:
-        """The trees' columns of ``[N, features + 5]`` input rows (against the reference)."""
+    def design(self, x: np.ndarray, ref: Reference | None = None) -> np.ndarray:
+        """The trees' columns of ``[N, features + 5]`` input rows, against ``ref`` (default
+        the model's reference)."""
+        if not self.compare_with_gold:
+            return x
         n = len(self.feature_names)
-        return refmod.design(x[:, :n], x[:, n:], self.reference)
+        return refmod.design(x[:, :n], x[:, n:], ref or self.reference)
 
     def calibrated(self, design: np.ndarray) -> np.ndarray:
         """The classifier's probabilities of design rows, in :attr:`classes` order, through
@@ -95,7 +101,8 @@ def model_card(trained: Trained) -> dict[str, Any]:
             "calibration": {"temperature": trained.temperature.t,
                             "formula": "softmax(log(p) / temperature)"},
             "decision": trained.decision.to_dict(),
-            "reference": reference_summary(trained.reference)}
+            "reference": reference_summary(trained.reference),
+            "compare_with_gold": trained.compare_with_gold}
 
 
 def reference_summary(ref: Reference) -> dict[str, Any]:
@@ -180,7 +187,8 @@ def load_trained(layout: Layout) -> tuple[dict[str, Any], Trained]:
     return card, Trained(card["schema"], card["inputs"][: -len(taxonomy.INSTRUMENTS)],
                          card["classifier"], clf, reg,
                          Temperature(card["calibration"]["temperature"]), card["classes"],
-                         ref, decision, float(card.get("target_lufs", -18.0)))
+                         ref, decision, float(card.get("target_lufs", settings.TARGET_LUFS)),
+                         compare_with_gold=bool(card.get("compare_with_gold", True)))
 
 
 def publish(layout: Layout, fill: Callable[[Path], Any],

@@ -242,7 +242,7 @@ def crossfit_thresholds(trained: Trained, gold: Gold, instruments: tuple[str, ..
         held = np.flatnonzero(fold == f)
         ref = merged(trained.reference, gold, np.flatnonzero((fold != f) & (fold >= 0)),
                      instruments, {})
-        design = refmod.design(gold.x[held], onehot[held], ref)
+        design = trained.design(np.hstack([gold.x[held], onehot[held]]), ref)
         masked = trained.decision.masked(trained.calibrated(design), onehot[held])
         p_none[held] = masked[:, none]
     ok = ~np.isnan(p_none)
@@ -319,15 +319,16 @@ def _publish(layout: Layout, card: dict[str, Any], trained: Trained,
     """The calibrated set: the graphs' reference and decision initializers replaced and
     checked against the Python models on the user's gold, the reference files, the card
     last; swapped in whole."""
-    new_inits = [*graph.reference_initializers(trained.reference),
+    ref_inits = graph.reference_initializers(trained.reference) \
+        if trained.compare_with_gold else []
+    new_inits = [*ref_inits,
                  *graph.decision_initializers(trained.decision, trained.temperature.t)]
     result: dict[str, Any] = {}
 
     def fill(out: Path) -> None:
         clf = graph.replace_initializers((out / "classifier.onnx").read_bytes(), new_inits)
         reg_path = out / "regressor.onnx"
-        reg = graph.replace_initializers(reg_path.read_bytes(),
-                                         graph.reference_initializers(trained.reference)) \
+        reg = graph.replace_initializers(reg_path.read_bytes(), ref_inits) \
             if reg_path.exists() else None
         result.update(parity(trained, clf, reg, x))
         atomic_write_bytes(out / "classifier.onnx", clf)

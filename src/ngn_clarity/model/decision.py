@@ -101,6 +101,15 @@ class Decision:
         return cls(classes, t, float(d["conformal_set_threshold"]), info)
 
 
+def _between(p_none: np.ndarray, share: float) -> float:
+    """A threshold that calls ``share`` of ``p_none`` none: halfway between the lower
+    ``1 - share`` quantile and the next smaller value, so that no clip sits on it (a float32
+    rounding in another runtime cannot flip a clip)."""
+    v = np.sort(p_none.astype(np.float64))
+    k = int(np.floor((1.0 - share) * (len(v) - 1)))  # numpy's "lower" quantile index
+    return float((v[k - 1] + v[k]) / 2) if k > 0 else float(v[0]) * (1 - 1e-6)
+
+
 def none_thresholds(p_none: np.ndarray, instrument: np.ndarray, share: float,
                     min_clips: int = 10) -> tuple[np.ndarray, dict[str, Any]]:
     """Thresholds so that ``share`` of these gold clips is called ``none``.
@@ -124,14 +133,14 @@ def none_thresholds(p_none: np.ndarray, instrument: np.ndarray, share: float,
     info : dict
         The clips per instrument and whether each threshold is the instrument's own.
     """
-    pooled = float(np.quantile(p_none, 1.0 - share, method="lower")) if len(p_none) else 0.5
+    pooled = _between(p_none, share) if len(p_none) else 0.5
     out = np.full(len(taxonomy.INSTRUMENTS), pooled, dtype=np.float32)
     own = {}
     for k, inst in enumerate(taxonomy.INSTRUMENTS):
         m = instrument == k
         own[inst] = int(m.sum())
         if m.sum() >= min_clips:
-            out[k] = float(np.quantile(p_none[m], 1.0 - share, method="lower"))
+            out[k] = _between(p_none[m], share)
     return out, {"none_share": share, "gold_clips": own,
                  "own_threshold": {i: n >= min_clips for i, n in own.items()}}
 

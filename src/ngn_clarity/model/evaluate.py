@@ -228,11 +228,13 @@ def fit_fold(job: FoldJob) -> tuple[list[str], np.ndarray, np.ndarray | None]:
     return [str(c) for c in clf.classes_], clf.predict_proba(job.x_test), corr
 
 
-def fold_designs(data: Data, tr: np.ndarray, te: np.ndarray,
-                 calibrated: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def fold_designs(data: Data, tr: np.ndarray, te: np.ndarray, calibrated: bool = False,
+                 compare: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(training, held-out) design rows of one fold: the reference from the training gold;
     the held-out rows against it, or (``calibrated``) against the held-out rows' own gold,
-    never their own group's."""
+    never their own group's. Without ``compare``: the input rows as they are."""
+    if not compare:
+        return data.x[tr], data.x[te]
     ref = data.reference(tr)
     x_train = data.design(tr, ref, own_group_out=True)
     if calibrated:
@@ -245,7 +247,7 @@ def fold_designs(data: Data, tr: np.ndarray, te: np.ndarray,
 
 def out_of_fold(data: Data, splits, kind: str, *, regress: bool = True,
                 n_estimators: int | None = None, max_depth: int = 8, seed: int = 0,
-                jobs: int = 1, calibrated: bool = False) -> OutOfFold:
+                jobs: int = 1, calibrated: bool = False, compare: bool = True) -> OutOfFold:
     """Predictions for every row from models that never saw its group (or family), each
     fold with the reference of its own training gold (:func:`fold_designs`). The
     folds run in ``jobs`` processes, each model on one thread: LightGBM's OpenMP threads
@@ -258,7 +260,7 @@ def out_of_fold(data: Data, splits, kind: str, *, regress: bool = True,
     index = {name: j for j, name in enumerate(data.classes)}
     work = []
     for tr, te in splits:
-        x_train, x_test = fold_designs(data, tr, te, calibrated)
+        x_train, x_test = fold_designs(data, tr, te, calibrated, compare)
         known = data.known[tr]
         work.append(FoldJob(x_train, data.y[tr], data.weights(tr), x_test,
                             data.targets[tr][known] if regress else None,

@@ -96,6 +96,17 @@ def _exact_lightgbm_thresholds() -> Iterator[None]:
         M.dump_booster_model = original
 
 
+def _width(trained: Trained) -> int:
+    """The trees' input width: ``[x, d, dist, onehot]``, or ``[x, onehot]`` without the
+    gold comparison."""
+    n, k = len(trained.feature_names), len(trained.decision.mask)
+    return 2 * n + 1 + k if trained.compare_with_gold else n + k
+
+
+def _ref(trained: Trained):
+    return trained.reference if trained.compare_with_gold else None
+
+
 def classifier_onnx(trained: Trained) -> bytes:
     """The classifier's graph: reference, trees (LightGBM through onnxmltools' converter,
     scikit-learn's through skl2onnx), temperature, mask and decision (:mod:`.graph`)."""
@@ -107,7 +118,7 @@ def classifier_onnx(trained: Trained) -> bytes:
     exact = _exact_lightgbm_thresholds() if type(classifier).__name__ == "LGBMClassifier" \
         else contextlib.nullcontext()
     n = len(trained.feature_names)
-    width = 2 * n + 1 + len(trained.decision.mask)  # [x, d, dist, onehot]
+    width = _width(trained)
     with exact:
         trees = convert_sklearn(classifier,
                                 initial_types=[(graph.FEATURES, FloatTensorType([None, width]))],
@@ -115,7 +126,7 @@ def classifier_onnx(trained: Trained) -> bytes:
                                 target_opset=TARGET_OPSET)
     if list(classifier.classes_) != trained.classes:
         raise ModelError("the classifier's classes are not in the card's order")
-    return graph.classifier_graph(trees, trained.reference, trained.decision,
+    return graph.classifier_graph(trees, _ref(trained), trained.decision,
                                   trained.temperature.t, n).SerializeToString()
 
 
@@ -129,11 +140,11 @@ def regressor_onnx(trained: Trained) -> bytes:
 
     n = len(trained.feature_names)
     regressor = trained.regressor
-    width = 2 * n + 1 + len(trained.decision.mask)  # [x, d, dist, onehot]
+    width = _width(trained)
     trees = convert_sklearn(regressor,
                             initial_types=[("features_double", DoubleTensorType([None, width]))],
                             target_opset=TARGET_OPSET)
-    return graph.regressor_graph(trees, trained.reference, n,
+    return graph.regressor_graph(trees, _ref(trained), n,
                                  regressor.n_outputs_).SerializeToString()
 
 

@@ -184,19 +184,30 @@ def _rename_outputs(g, mapping: dict[str, str]) -> None:
         n.input[:] = [mapping.get(i, i) for i in n.input]
 
 
-def classifier_graph(tree_model, ref: Reference, decision: Decision, temperature: float,
-                     n_features: int):
-    """The classifier's ONNX model (the converted trees take ``features``)."""
+def _head(ref: Reference | None, n_features: int) -> tuple[list, list]:
+    """Nodes and initializers ``input`` -> ``features``: the reference comparison, or (no
+    reference) the one-hot split off and ``features`` = ``input``."""
+    from onnx import helper
+
+    head, consts = preprocessing(n_features)
+    if ref is None:
+        return head[:2] + [helper.make_node("Identity", [INPUT], [FEATURES])], consts
+    return head + _match_median(len(ref.match)), [*consts, *reference_initializers(ref)]
+
+
+def classifier_graph(tree_model, ref: Reference | None, decision: Decision,
+                     temperature: float, n_features: int):
+    """The classifier's ONNX model (the converted trees take ``features``); ``ref`` None:
+    the trees take the input rows as they are."""
     from onnx import TensorProto, helper
 
     _rename_outputs(tree_model.graph, {"probabilities": "probabilities_raw",
                                        "label": "tree_label"})
-    head, head_consts = preprocessing(n_features)
-    head += _match_median(len(ref.match))
+    head, head_consts = _head(ref, n_features)
     tail, tail_consts = decision_nodes(decision.classes)
     n_classes = len(decision.classes)
     model = _splice(
-        tree_model, head, [*head_consts, *reference_initializers(ref)], tail,
+        tree_model, head, head_consts, tail,
         [*tail_consts, *decision_initializers(decision, temperature)],
         [helper.make_tensor_value_info(INPUT, TensorProto.FLOAT,
                                        [None, n_features + len(taxonomy.INSTRUMENTS)])],
@@ -208,20 +219,19 @@ def classifier_graph(tree_model, ref: Reference, decision: Decision, temperature
     return model
 
 
-def regressor_graph(tree_model, ref: Reference, n_features: int, n_out: int):
+def regressor_graph(tree_model, ref: Reference | None, n_features: int, n_out: int):
     """The regressor's ONNX model: the trees (converted for double ``features_double``) in
     double precision between two Casts."""
     from onnx import TensorProto, helper
 
     (out,) = [o.name for o in tree_model.graph.output]
     _rename_outputs(tree_model.graph, {out: "variable_double"})
-    head, head_consts = preprocessing(n_features)
-    head += _match_median(len(ref.match))
+    head, head_consts = _head(ref, n_features)
     head.append(helper.make_node("Cast", [FEATURES], ["features_double"],
                                  to=TensorProto.DOUBLE))
     tail = [helper.make_node("Cast", ["variable_double"], ["variable"], to=TensorProto.FLOAT)]
     model = _splice(
-        tree_model, head, [*head_consts, *reference_initializers(ref)], tail, [],
+        tree_model, head, head_consts, tail, [],
         [helper.make_tensor_value_info(INPUT, TensorProto.FLOAT,
                                        [None, n_features + len(taxonomy.INSTRUMENTS)])],
         [helper.make_tensor_value_info("variable", TensorProto.FLOAT, [None, n_out])])

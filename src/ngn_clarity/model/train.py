@@ -91,6 +91,10 @@ class TrainSettings(Validated):
     confidence : float
         The conformal sets hold the true class for this share of clips; the answer is
         ``not_sure`` unless a clip's set is exactly its decided class.
+    compare_with_gold : bool
+        The models see each clip's deviation from its nearest gold clips beside its features
+        (False: the features only, an ablation; the gold reference still sets the
+        thresholds, and ``calibrate`` can still refit them).
     """
 
     model: str = "auto"
@@ -103,6 +107,7 @@ class TrainSettings(Validated):
     jobs: int | None = None
     gold_share: float = 0.9
     confidence: float = 0.9
+    compare_with_gold: bool = True
 
     constraints = {"model": Options(("auto", *CLASSIFIERS)),
                    "schema": Options(tuple(SCHEMAS)),
@@ -112,7 +117,8 @@ class TrainSettings(Validated):
                    "max_depth": Interval(int, 1, 64), "seed": settings.SEED_RANGE,
                    "jobs": settings.JOBS_RANGE,
                    "gold_share": Interval(float, 0.5, 1.0, closed="left"),
-                   "confidence": Interval(float, 0.5, 1.0, closed="neither")}
+                   "confidence": Interval(float, 0.5, 1.0, closed="neither"),
+                   "compare_with_gold": Flag()}
 
 
 def train(layout: Layout, s: TrainSettings | None = None, *, progress: bool = False,
@@ -249,7 +255,8 @@ def _train(layout: Layout, s: TrainSettings, progress: bool, say: Say) -> Traine
 
     def evaluate(kind: str, splits, regress: bool, calibrated: bool = False) -> OutOfFold:
         return out_of_fold(data, splits, kind, regress=regress, n_estimators=s.n_estimators,
-                           max_depth=s.max_depth, seed=s.seed, jobs=jobs, calibrated=calibrated)
+                           max_depth=s.max_depth, seed=s.seed, jobs=jobs, calibrated=calibrated,
+                           compare=s.compare_with_gold)
 
     grouped = grouped_splits(data, s.cv, s.seed)
     sel = select(data, s.model, s.cv, lambda kind, regress: evaluate(kind, grouped, regress),
@@ -287,7 +294,7 @@ def _fit_final(data: Data, kind: str, s: TrainSettings, jobs: int, temperature: 
     side by side in two processes."""
     every = np.arange(len(data.y))
     ref = data.reference(every)
-    x = data.design(every, ref, own_group_out=True)
+    x = data.design(every, ref, own_group_out=True) if s.compare_with_gold else data.x
     weights = data.weights(every)
     clf = make_classifier(kind, n_estimators=s.n_estimators, max_depth=s.max_depth,
                           seed=s.seed, jobs=1)
@@ -306,7 +313,7 @@ def _fit_final(data: Data, kind: str, s: TrainSettings, jobs: int, temperature: 
     classes = [str(c) for c in clf.classes_]  # the probabilities' column order
     return Trained(s.schema, get(s.schema).names, kind, clf, reg, temperature, classes, ref,
                    Decision(classes, decision.thresholds, decision.set_threshold,
-                            decision.info), lufs)
+                            decision.info), lufs, compare_with_gold=s.compare_with_gold)
 
 
 def _fit_regressor(x: np.ndarray, t: np.ndarray, seed: int):
