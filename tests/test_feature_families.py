@@ -213,3 +213,62 @@ def test_variability_of_steady_and_of_changing_sounds():
     t = np.arange(SR * 3) / SR
     glide = (0.3 * np.sin(2 * np.pi * (200 + 1500 * t) * t))[:, None].astype(np.float32)
     assert run("variability", glide)["spectral_centroid_std"] > 500.0
+
+
+# --- fingerprint v3: the within-clip relative cues ------------------------------------------
+
+def test_frame_contrast_reads_a_steady_boost_as_the_long_term_contrast_does():
+    x = pink()
+    flat = run("frame_contrast", x)
+    assert all(abs(v) < 1.0 for v in flat.values()), flat
+    boosted = Peak(1200.0, 9.0, 1.4)(x, SR)
+    per_frame = run("frame_contrast", boosted)["fcon_1200"]
+    long_term = run("local_contrast", boosted)["contrast_1200"]
+    assert per_frame > 4.0 and per_frame == pytest.approx(long_term, abs=1.0)
+
+
+def _alternating(seconds: float = 6.0) -> np.ndarray:
+    """A tone that jumps between 300 Hz and 3 kHz every half second (notes that move)."""
+    t = np.arange(int(seconds * SR)) / SR
+    f = np.where((t // 0.5) % 2 == 0, 300.0, 3000.0)
+    return (0.3 * np.sin(2 * np.pi * np.cumsum(f) / SR))[:, None].astype(np.float32)
+
+
+def test_band_variability_is_small_for_steady_noise_and_large_for_moving_notes():
+    steady = run("band_variability", pink())
+    # a noise band's power over one 186 ms frame varies by about 1/sqrt(bandwidth x length):
+    # 1-2 dB at 60-130 Hz; the notes moving by three octaves vary it by 10 dB or more
+    assert all(v < 2.5 for v in steady.values()), steady
+    moving = run("band_variability", _alternating())
+    assert moving["var_muddy_db"] > 10.0 and moving["var_harsh_db"] > 10.0
+
+
+def test_level_tilt_sees_a_saturator_brighten_the_loud_frames():
+    t = np.arange(SR * 4) / SR
+    ramp = np.linspace(0.01, 1.0, len(t))  # a 1 kHz tone growing 40 dB
+    clean = (ramp * np.sin(2 * np.pi * 1000 * t) * 0.5)[:, None].astype(np.float32)
+    driven = np.tanh(6 * clean) / 6
+    assert abs(run("level_tilt", clean)["tilt_level_slope"]) < 0.5  # leakage only
+    assert run("level_tilt", driven.astype(np.float32))["tilt_level_slope"] > 2.0
+
+
+def test_onset_peaks_known_answers():
+    hits = np.zeros((SR * 4, 1), dtype=np.float32)
+    env = np.exp(-np.arange(int(0.2 * SR)) / (0.03 * SR))
+    for k, level_db in enumerate((0, -6, -12, 0, -6, -12, 0)):
+        start = int((0.2 + 0.5 * k) * SR)
+        burst = np.sin(2 * np.pi * 500 * np.arange(len(env)) / SR) * env
+        hits[start:start + len(env), 0] = 0.5 * 10 ** (level_db / 20) * burst
+    v = run("onset_peaks", hits)
+    assert v["onset_peak_std_db"] == pytest.approx(np.std([0, -6, -12, 0, -6, -12, 0]), abs=0.8)
+    t = np.arange(SR * 2) / SR
+    sine = (0.5 * np.sin(2 * np.pi * 1000 * t))[:, None].astype(np.float32)
+    steady = run("onset_peaks", sine)
+    assert steady["short_crest_db"] == pytest.approx(20 * math.log10(math.sqrt(2)), abs=0.05)
+    assert steady["short_crest_spread_db"] < 0.05 and steady["onset_peak_std_db"] == 0.0
+
+
+def test_active_share_of_a_clip_half_silent():
+    t = np.arange(SR * 4) / SR
+    x = (0.3 * np.sin(2 * np.pi * 440 * t) * (t < 2.0))[:, None].astype(np.float32)
+    assert run("source_activity", x)["active_share"] == pytest.approx(0.5, abs=0.02)

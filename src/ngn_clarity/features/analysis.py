@@ -48,13 +48,28 @@ def fft_frequencies() -> np.ndarray:
     return np.fft.rfftfreq(N_FFT, 1.0 / SR)
 
 
-#: Frame length of the long-term average spectrum (see :attr:`Analysis.ltas`).
+#: Frame length and hop of the long-term spectra (see :attr:`Analysis.long_frames`).
 LTAS_FFT = 8192
+LTAS_HOP = 2048
 
 
 @lru_cache(maxsize=1)
 def ltas_frequencies() -> np.ndarray:
     return np.fft.rfftfreq(LTAS_FFT, 1.0 / SR)
+
+
+@lru_cache(maxsize=1)
+def sixth_octaves() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The 1/6-octave bands of the long frames: (centres 40 Hz-16 kHz, first and one-past-last
+    bin inside centre x 2^(+-1/12), and for a band holding no bin the bin above its centre
+    and the interpolation weight)."""
+    f = ltas_frequencies()
+    centres = 40.0 * 2 ** (np.arange(0, int(round(6 * math.log2(16000 / 40))) + 1) / 6)
+    lo = np.searchsorted(f, centres * 2 ** (-1 / 12))
+    hi = np.searchsorted(f, centres * 2 ** (1 / 12))
+    k = np.searchsorted(f, centres)
+    w = (centres - f[k - 1]) / (f[k] - f[k - 1])
+    return centres, lo, hi, k, w
 
 
 def _hz_to_mel(f: np.ndarray) -> np.ndarray:
@@ -188,14 +203,14 @@ class Analysis:
 
     # --- long-term spectrum ----------------------------------------------------------------
     @cached_property
-    def ltas(self) -> np.ndarray:
-        """Long-term average spectrum: the mean power spectrum of 8192-sample periodic-Hann
-        frames of ``y`` (hop 4096, zero-padded at the end, 5.4 Hz bins: the 2048-sample STFT
-        cannot resolve the 60 and 150 Hz correction centres), over the frames whose RMS is
-        >= -60 dBFS and within 50 dB of the loudest (all if none), [4097] float64."""
+    def long_frames(self) -> tuple[np.ndarray, np.ndarray]:
+        """(power spectra ``[frames, 4097]`` float64 of 8192-sample periodic-Hann frames of
+        ``y``, hop 2048, zero-padded at the end (5.4 Hz bins: the 2048-sample STFT cannot
+        resolve the 60 and 150 Hz correction centres); which of them are active: RMS >= -60
+        dBFS and within 50 dB of the loudest (all if none))."""
         import scipy.fft
 
-        n, hop = LTAS_FFT, LTAS_FFT // 2
+        n, hop = LTAS_FFT, LTAS_HOP
         y = self.y.astype(np.float64)
         count = max(1, int(np.ceil(max(len(y) - n, 0) / hop)) + 1)
         y = np.pad(y, (0, (count - 1) * hop + n - len(y)))
@@ -204,7 +219,28 @@ class Analysis:
         power = np.abs(scipy.fft.rfft(frames * w, axis=1, workers=1)) ** 2
         db = power_db(np.mean(frames ** 2, axis=1))
         act = (db >= ANALYSIS["active_floor_dbfs"]) & (db >= db.max() - ANALYSIS["active_range_db"])
-        return power[act if act.any() else slice(None)].mean(axis=0)
+        return power, (act if act.any() else np.ones_like(act))
+
+    @cached_property
+    def ltas(self) -> np.ndarray:
+        """Long-term average spectrum: the mean of the active :attr:`long_frames`, [4097]
+        float64."""
+        power, active = self.long_frames
+        return power[active].mean(axis=0)
+
+    @cached_property
+    def frame_levels(self) -> np.ndarray:
+        """``[active long frames, bands]``: each active long frame's level (dB) in the
+        1/6-octave bands of :func:`sixth_octaves` (the mean power of the bins between the
+        band's edges, or the power interpolated at its centre when it holds no bin)."""
+        power, active = self.long_frames
+        _, lo, hi, k, w = sixth_octaves()
+        p = power[active]
+        c = np.concatenate([np.zeros((len(p), 1)), np.cumsum(p, axis=1)], axis=1)
+        n = hi - lo
+        mean = (c[:, hi] - c[:, lo]) / np.maximum(n, 1)
+        interp = p[:, k - 1] * (1.0 - w) + p[:, k] * w
+        return power_db(np.where(n > 0, mean, interp))
 
     @property
     def ltas_freqs(self) -> np.ndarray:

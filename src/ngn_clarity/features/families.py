@@ -17,6 +17,7 @@ import numpy as np
 
 from ..corrections import EQ_CENTRES_HZ
 from ..units import amplitude_db, power_db
+from .cues import CUE_FAMILIES
 from .analysis import FINE_HOP, SR, THIRD_OCTAVES, Analysis
 
 Family = Callable[[Analysis], dict[str, float]]
@@ -327,3 +328,6 @@ def region_contrast(a: Analysis) -> dict[str, float]:
     contrast = env - sides
     return {f"region_{name}_db": float(np.nanmax(contrast[(grid >= lo) & (grid <= hi)]))
             for name, (lo, hi) in REGIONS.items()}
+
+
+FAMILIES.update(CUE_FAMILIES)  # the within-clip relative cues (:mod:`.cues`)
