@@ -67,6 +67,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
     Command("bench-onnx", "bench_onnx", "ONNX single-row latency and batch throughput"),
     Command("predict", "predict", "flaw, confidence and corrections for audio files "
             "(normalize, fingerprint, ONNX)", writes=False),
+    Command("fix", "fix", "apply the predicted correction: <stem>.fixed.wav, loudness "
+            "matched, true peak <= -1 dBTP", writes=False),
     Command("report", "report", "write one self-contained HTML page about the dataset and "
             "the model"),
     Command("demo", "demo", "what `make demo` runs: every built step on the data folder",

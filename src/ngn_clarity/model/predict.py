@@ -115,8 +115,19 @@ def _one(models: OnnxModels, path: str, instrument: str | None, top: int,
          all_corrections: bool) -> Prediction:
     try:
         samples, sr = audio.read_usable(path)
+    except AudioError as e:
+        return Prediction(path, error=e.reason)
+    return judge(models, samples, sr, path, instrument, top, all_corrections)
+
+
+def judge(models: OnnxModels, samples: np.ndarray, sr: int, path: str,
+          instrument: str | None = None, top: int = 3,
+          all_corrections: bool = False) -> Prediction:
+    """What the models say about decoded samples (``path`` names them and, without
+    ``instrument``, tells the instrument): :func:`predict` for one file already read."""
+    try:
         done = normalize_samples(samples, sr, NormalizeSettings(target_lufs=models.target_lufs))
-    except (AudioError, LoudnessError) as e:
+    except LoudnessError as e:
         return Prediction(path, error=e.reason)
     try:
         inst = instrument or instrument_of(path)

@@ -37,12 +37,13 @@ from ..features.tables import load_training_table
 from ..fsutil import atomic_write_text
 from ..layout import Layout
 from . import figures
+from . import fix as fix_section
 from . import reference
 from .analyze import cohens_d
 
 INPUTS = ("manifest.json", "features/feature_metadata.json", "features/normalization_log.json",
           "models/metrics.json", "models/onnx_bench.json", "models/model_card.json",
-          "models/reference.json")
+          "models/reference.json", fix_section.INPUT)
 #: |Cohen's d| under this for every flaw: the feature separates nothing.
 USELESS_D = 0.2
 
@@ -316,7 +317,8 @@ def build(layout: Layout) -> str:
     """The page as a string."""
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     parts = [("Dataset", _dataset(layout)), ("Features", _features(layout)),
-             ("Model", _model(layout)), ("Reference", reference.section(layout))]
+             ("Model", _model(layout)), ("Reference", reference.section(layout)),
+             ("Fix", fix_section.section(layout))]
     body = "\n".join(f'<h2 id="{t.lower()}">{t}</h2>\n{c}' for t, c in parts)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="clarity-inputs" content="{_digest(layout)}">'
