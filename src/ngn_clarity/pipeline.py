@@ -36,7 +36,7 @@ from .gain import NormalizeSettings
 from .layout import Layout
 from .outcome import Finding, StepReport
 from .report.analyze import analyze
-from .settings import Flag, Instance, Interval, Options, Validated
+from .settings import Flag, Instance, Interval, Options, Scheduler, Validated
 from .steps.augment import AugmentSettings, augment
 from .steps.base import writing
 from .steps.ingest import organize_flawed
@@ -58,7 +58,7 @@ class RunSettings(Validated):
         Target loudness and output format of ``processed/``.
     jobs : int, optional
         Worker processes (None: every core).
-    scheduler : str, optional
+    scheduler : str or Scheduler, optional
         A Dask scheduler's address; the per-clip tasks run on its workers.
     force : bool
         Redo every clip's normalization and fingerprint, up to date or not.
@@ -69,7 +69,7 @@ class RunSettings(Validated):
     schema: str = DEFAULT_SCHEMA
     normalize: NormalizeSettings = field(default_factory=NormalizeSettings)
     jobs: int | None = None
-    scheduler: str | None = None
+    scheduler: str | Scheduler | None = None
     force: bool = False
     augment: int = 0
 

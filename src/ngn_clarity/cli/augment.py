@@ -8,7 +8,7 @@ from ..errors import SettingsError
 from ..layout import Layout
 from ..steps.augment import AugmentSettings, parse_severity
 from ..steps.dataset import augment_outcome
-from .runner import Console, jobs, scheduler, setting
+from .runner import Console, cluster, jobs, scheduler, setting
 
 
 def _severity(text: str) -> tuple[float, float]:
@@ -37,7 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, con: Console, layout: Layout) -> int:
     cfg = AugmentSettings(per_gold=args.per_gold, severity=args.severity, seed=args.seed)
-    out = augment_outcome(layout, cfg, jobs=args.jobs, scheduler=args.scheduler,
+    out = augment_outcome(layout, cfg, jobs=args.jobs, scheduler=cluster(args),
                           progress=not args.quiet)
     con.info(out.headline)
     assert out.report is not None

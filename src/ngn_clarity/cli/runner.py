@@ -124,10 +124,29 @@ def jobs(g) -> None:
                    metavar="N", help="worker processes (default: all cores)")
 
 
+def _address(text: str) -> str:
+    try:
+        settings.check("scheduler", text, settings.DaskAddress())
+    except SettingsError as e:
+        raise argparse.ArgumentTypeError(e.reason) from None
+    return text
+
+
 def scheduler(g) -> None:
-    g.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+    """``--scheduler`` and ``--scheduler-timeout`` (read them with :func:`cluster`)."""
+    g.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None, type=_address,
                    help="run the per-clip tasks on this Dask scheduler's workers (they must "
                         "see the same data path)")
+    setting(g, "--scheduler-timeout", settings.Scheduler, "timeout_s",
+            "with --scheduler: seconds to wait for it to answer before giving up",
+            metavar="SECONDS", dest="scheduler_timeout")
+
+
+def cluster(args: argparse.Namespace) -> settings.Scheduler | None:
+    """The Dask scheduler ``--scheduler`` and ``--scheduler-timeout`` name, or None."""
+    if not args.scheduler:
+        return None
+    return settings.Scheduler(args.scheduler, args.scheduler_timeout)
 
 
 def common(p: argparse.ArgumentParser, command: Command) -> None:

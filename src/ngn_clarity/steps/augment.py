@@ -37,7 +37,7 @@ from ..flaws import make_flawed
 from ..layout import Layout
 from ..outcome import StepReport
 from ..records import ClipRecord, commit_clip, iter_records
-from ..settings import Interval, Span, Validated
+from ..settings import Interval, Scheduler, Span, Validated
 from .base import writing
 
 
@@ -226,7 +226,8 @@ def _plan(layout: Layout, cfg: AugmentSettings, golds: list[Entry],
 
 
 def augment(layout: Layout, cfg: AugmentSettings | None = None, *, jobs: int | None = None,
-            scheduler: str | None = None, progress: bool = True) -> StepReport:
+            scheduler: str | Scheduler | None = None,
+            progress: bool = True) -> StepReport:
     """Make flawed clips from every gold clip of ``raw/`` (see the module doc).
 
     Parameters
@@ -237,7 +238,7 @@ def augment(layout: Layout, cfg: AugmentSettings | None = None, *, jobs: int | N
         How many, how strong, which seed (default 5 per gold clip, severity 0-1, seed 0).
     jobs : int, optional
         Worker processes (None: every core).
-    scheduler : str, optional
+    scheduler : str or Scheduler, optional
         A Dask scheduler's address.
     progress : bool
         Show a progress bar on a terminal.
