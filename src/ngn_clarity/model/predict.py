@@ -20,7 +20,7 @@ from ..errors import AudioError, LoudnessError, ModelError
 from ..features.extract import fingerprint
 from ..gain import NormalizeSettings, normalize_samples
 from ..layout import Layout
-from .artifacts import INPUT, read_card
+from .artifacts import INPUT, damaged, read_card
 
 
 def session(model: bytes | str, threads: int = 1):
@@ -48,8 +48,12 @@ class OnnxModels:
         self.card = read_card(layout, hint=" (it exports the ONNX models)")
         if "onnx" not in self.card:
             raise ModelError(f"no ONNX models in {layout.models}: run `clarity export-onnx`")
-        self.sessions = {name: session(str(layout.models / file), threads)
-                         for name, file in self.card["onnx"].items()}
+        self.sessions = {}
+        for name, file in self.card["onnx"].items():
+            try:
+                self.sessions[name] = session(str(layout.models / file), threads)
+            except Exception:  # noqa: BLE001 - onnxruntime's errors (InvalidProtobuf, ...)
+                raise damaged(layout, file) from None
 
     @property
     def feature_names(self) -> list[str]:

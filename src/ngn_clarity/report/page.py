@@ -36,6 +36,7 @@ from .. import __version__, settings, taxonomy
 from ..features.tables import load_training_table
 from ..fsutil import atomic_write_text
 from ..layout import Layout
+from ..model import artifacts
 from . import figures
 from .analyze import cohens_d
 
@@ -72,6 +73,7 @@ def _shown(data: Any) -> Any:
 
 def _digest(layout: Layout) -> str:
     h = hashlib.sha256(__version__.encode())
+    h.update(json.dumps(artifacts.problems(layout)).encode())
     for rel in INPUTS:
         h.update(rel.encode())
         data = _read_json(layout.root / rel)
@@ -220,9 +222,21 @@ def _features(layout: Layout) -> str:
 # --- model -----------------------------------------------------------------------------------
 
 def _model(layout: Layout) -> str:
+    damaged = artifacts.problems(layout)
+    if damaged:
+        return "".join(f"<p><b>{_e(line)}</b></p>" for line in damaged)
     metrics = _read_json(layout.models / "metrics.json")
     if metrics is None:
         return "<p>No trained model: run <code>clarity train</code>.</p>"
+    try:
+        return _model_body(layout, metrics)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        why = f"{layout.models / 'metrics.json'} is damaged or from another version (run " \
+              f"`clarity train`)"
+        return f"<p><b>{_e(why)}</b></p>"
+
+
+def _model_body(layout: Layout, metrics: dict[str, Any]) -> str:
     cv, lo = metrics["cv"], metrics.get("leave_source_out")
     out = [f"<p>Trained on {metrics['rows']} clips ({metrics['groups']} groups), schema "
            f"<code>{_e(metrics['schema'])}</code> v{metrics['schema_version']}, classifier "
@@ -321,7 +335,9 @@ def build(layout: Layout) -> str:
 def write_report(layout: Layout, out: str | Path | None = None,
                  force: bool = False) -> tuple[Path, bool]:
     """Write the report (default ``reports/report.html``); returns (path, written). Not
-    rewritten when its inputs are the ones it was made from, unless ``force``."""
+    rewritten when its inputs are the ones it was made from, unless ``force``. A damaged
+    model set (:func:`~ngn_clarity.model.artifacts.problems`) is named on the page in
+    place of the model section."""
     dest = Path(out) if out else layout.report_html
     layout.require()
     with layout.lock():
