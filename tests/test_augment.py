@@ -289,3 +289,78 @@ def test_run_augment_runs_it_between_dataset_and_normalize(gold_library, tmp_pat
     assert "gold 10, flawed 20" in out and "Ready for training: ✓" in out
     meta = json.loads((layout.features / "feature_metadata.json").read_text())
     assert meta["counts"]["flawed"] == 20
+
+
+# --- settings are part of what a child is (issue 23, defect 6) ----------------------------
+
+def _severities(layout: Layout) -> list[float]:
+    return sorted(r.severity for r in iter_records(layout, "flawed"))
+
+
+@pytest.mark.parametrize("change", [{"severity": (0.9, 1.0)}, {"seed": 1}])
+def test_new_settings_are_not_up_to_date_they_say_so_then_replace(gold_library, tmp_path,
+                                                                   capsys, change):
+    layout = _clone(gold_library, tmp_path / "d")
+    assert augment(layout, AugmentSettings(per_gold=2), jobs=1, progress=False).ok
+    first = _flawed(layout)
+    assert len(first) == 20 and min(_severities(layout)) < 0.9
+    argv = ["augment", "--data-dir", str(layout.root), "--per-gold", "2", "--jobs", "1"]
+    flags = ["--severity", "0.9,1"] if "severity" in change else ["--seed", "1"]
+    capsys.readouterr()
+    assert main([*argv, *flags]) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and "20 flawed clip(s) of 10 gold clip(s) were made with other " \
+                              "settings (seed 0, severity 0,1)" in err[0], err
+    assert "--replace" in err[0]
+    assert _flawed(layout) == first  # nothing made, nothing removed
+    assert main([*argv, *flags, "--replace", "-q"]) == 0
+    made_with = AugmentSettings(per_gold=2, **change).made_with
+    assert len(_flawed(layout)) == 20
+    recs = list(iter_records(layout, "flawed"))  # the old records went with their clips
+    assert len(recs) == 20 and all(r.extra["settings"] == made_with for r in recs)
+    if "severity" in change:
+        assert min(_severities(layout)) >= 0.9
+    again = augment(layout, AugmentSettings(per_gold=2, **change), jobs=1, progress=False)
+    assert again.ok and again.done == []
+
+
+def test_records_from_before_the_settings_were_kept_are_judged_by_what_they_draw(
+        gold_library, tmp_path):
+    layout = _clone(gold_library, tmp_path / "d")
+    augment(layout, AugmentSettings(per_gold=2, severity=(0.2, 0.6), seed=3), jobs=1,
+            progress=False)
+    for path in (layout.records / "flawed").rglob("*.json"):  # as an older release wrote them
+        rec = json.loads(path.read_text())
+        del rec["extra"]["settings"]
+        path.write_text(json.dumps(rec))
+    same = augment(layout, AugmentSettings(per_gold=2, severity=(0.2, 0.6), seed=3), jobs=1,
+                   progress=False)
+    assert same.ok and same.done == []
+    other = augment(layout, AugmentSettings(per_gold=2, severity=(0.2, 0.7), seed=3), jobs=1,
+                    progress=False)
+    assert not other.ok and other.done == [] and "(seed 3)" in other.errors[0]
+
+
+def test_children_of_an_edited_gold_clip_are_named_and_replace_removes_them(
+        gold_library, tmp_path):
+    layout = _clone(gold_library, tmp_path / "d")
+    augment(layout, AugmentSettings(per_gold=2), jobs=1, progress=False)
+    gold = sorted(layout.raw_dir("gold", "keys").iterdir())[0]
+    x, sr = sf.read(str(gold), always_2d=True)
+    sf.write(str(gold), 0.5 * x, sr, subtype="PCM_24")  # the user edits a gold clip
+    rep = augment(layout, AugmentSettings(per_gold=2), jobs=1, progress=False)
+    assert rep.ok and len(rep.done) == 2
+    assert any(n.startswith("2 flawed clip(s) were made from an earlier version of their gold "
+                            f"clip (e.g. raw/gold/keys/{gold.name})") and "--replace" in n
+               for n in rep.notes), rep.notes
+    assert len(_flawed(layout)) == 22
+    mine = next(r for r in iter_records(layout, "flawed") if r.instrument == "bass")
+    changed = layout.raw_dir("flawed", "bass") / mine.file  # a child the user changed ...
+    sf.write(str(changed), np.zeros((100, 1)) + 0.1, 44100)
+    rep = augment(layout, AugmentSettings(per_gold=2, seed=9, replace=True), jobs=1,
+                  progress=False)
+    assert [Path(s.path).name for s in rep.skipped] == [mine.file]  # ... is left alone
+    assert "changed since augment made it" in rep.skipped[0].reason and changed.is_file()
+    assert len(_flawed(layout)) == 20 + 1 and all(
+        r.extra["settings"]["seed"] == 9 for r in iter_records(layout, "flawed")
+        if r.file != mine.file)

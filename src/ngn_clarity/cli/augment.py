@@ -27,6 +27,9 @@ def options(p) -> None:
                    help=f"severity drawn uniformly in [LO, HI], 0 = mild but audible, "
                         f"1 = strong (default {lo:g},{hi:g})")
     setting(p, "--seed", AugmentSettings, "seed", "random seed")
+    p.add_argument("--replace", action="store_true",
+                   help="first remove the flawed clips augment made with another seed or "
+                        "severity range (or from an earlier version of their gold clip)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -36,7 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, con: Console, layout: Layout) -> int:
-    cfg = AugmentSettings(per_gold=args.per_gold, severity=args.severity, seed=args.seed)
+    cfg = AugmentSettings(per_gold=args.per_gold, severity=args.severity, seed=args.seed,
+                          replace=args.replace)
     out = augment_outcome(layout, cfg, jobs=args.jobs, scheduler=cluster(args),
                           progress=not args.quiet)
     con.info(out.headline)

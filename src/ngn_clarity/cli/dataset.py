@@ -74,7 +74,8 @@ def show(con: Console, out: dataset.Outcome) -> None:
 def run(args: argparse.Namespace, con: Console, layout: Layout) -> int:
     ctx = dataset.DatasetRun(
         layout, args.source, IngestSettings(args.move, args.segment),
-        AugmentSettings(per_gold=args.per_gold, severity=args.severity, seed=args.seed),
+        AugmentSettings(per_gold=args.per_gold, severity=args.severity, seed=args.seed,
+                        replace=args.replace),
         jobs=args.jobs, scheduler=cluster(args), progress=not args.quiet,
         optional_sources=args.all)
     failed = False
