@@ -99,17 +99,23 @@ class Interval:
                                       else value < self.high)
         return lo_ok and hi_ok
 
+    def _show(self, v: float) -> str:
+        """An end as a user types it: integers in full (2**32 - 1, not 4.29497e+09)."""
+        return str(int(v)) if self.kind is int else f"{v:g}"
+
     def describe(self) -> str:
         what = "an integer" if self.kind is int else "a number"
         if self.low is None and self.high is None:
             return what
         if self.high is None:
-            return f"{what} {'>=' if self.closed in ('both', 'left') else '>'} {self.low:g}"
+            return f"{what} {'>=' if self.closed in ('both', 'left') else '>'} " \
+                   f"{self._show(self.low)}"
         if self.low is None:
-            return f"{what} {'<=' if self.closed in ('both', 'right') else '<'} {self.high:g}"
+            return f"{what} {'<=' if self.closed in ('both', 'right') else '<'} " \
+                   f"{self._show(self.high)}"
         left = "[" if self.closed in ("both", "left") else "("
         right = "]" if self.closed in ("both", "right") else ")"
-        return f"{what} in {left}{self.low:g}, {self.high:g}{right}"
+        return f"{what} in {left}{self._show(self.low)}, {self._show(self.high)}{right}"
 
     def invalid(self) -> Any:
         """A value this interval refuses (below its low end, else above its high end)."""
