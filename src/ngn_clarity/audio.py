@@ -26,7 +26,7 @@ import numpy as np
 import soundfile as sf
 
 from . import settings
-from .checks import content_problem
+from .checks import content_problem, too_short
 from .errors import AudioError, DiskFullError, output_error
 from .fsutil import atomic_path, os_reason
 
@@ -212,9 +212,10 @@ def read(path: str | os.PathLike) -> tuple[np.ndarray, int]:
 
 
 def read_usable(path: str | os.PathLike) -> tuple[np.ndarray, int]:
-    """:func:`read`, and also raise :class:`AudioError` for NaN/Inf samples or digital silence."""
+    """:func:`read`, and also raise :class:`AudioError` for NaN/Inf samples, digital silence
+    or a clip too short to use (the reasons and order of the run's checks)."""
     samples, sr = read(path)
-    problem = content_problem(samples)
+    problem = content_problem(samples) or too_short(samples, sr)
     if problem:
         raise AudioError(path, problem)
     return samples, sr

@@ -86,6 +86,21 @@ def content_problem(samples: np.ndarray) -> str | None:
     return None
 
 
+def too_short(samples: np.ndarray, sample_rate: int) -> str | None:
+    """The reason a clip is too short to use (under ``settings.MIN_DURATION_S``), or None.
+
+    Checked right after :func:`content_problem` everywhere (run, validate, loudness, predict,
+    import), so a one-sample click gets this reason, not "silent" from the loudness gate.
+    """
+    frames = samples.shape[0]
+    duration = frames / sample_rate
+    if duration >= settings.MIN_DURATION_S:
+        return None
+    shown = f"{duration:.3f} s" if duration >= 0.001 else \
+        f"{frames} sample frame{'s' if frames != 1 else ''}, {duration * 1000:.2f} ms"
+    return f"too short ({shown} < {settings.MIN_DURATION_S} s)"
+
+
 def clipped_runs(samples: np.ndarray, level: float = settings.CLIP_LEVEL,
                  run: int = settings.CLIP_RUN) -> int:
     """Number of runs of at least ``run`` consecutive samples at ``|x| >= level``, all channels."""
@@ -149,12 +164,10 @@ def audio_checks(samples: np.ndarray, sample_rate: int) -> Verdict:
     Verdict
         Unusable with the first error found, or usable with its warnings.
     """
-    problem = content_problem(samples)
+    problem = content_problem(samples) or too_short(samples, sample_rate)
     if problem:
         return Verdict.refuse(problem)
     duration = samples.shape[0] / sample_rate
-    if duration < settings.MIN_DURATION_S:
-        return Verdict.refuse(f"too short ({duration:.3f} s < {settings.MIN_DURATION_S} s)")
     audible = audible_fraction(samples, sample_rate)
     if audible < settings.MIN_AUDIBLE_ENERGY_FRACTION:
         return Verdict.refuse(f"no audible content: {100 * (1 - audible):.1f} % of the energy "

@@ -50,6 +50,8 @@ def save_png(fig, dest: Path, dpi: int = 80) -> None:
 
 def standardize(x: np.ndarray) -> np.ndarray:
     """Each column minus its mean over its standard deviation (constant columns: 1)."""
+    if len(x) == 0:  # no clip: nothing to scale (numpy would warn)
+        return x
     std = x.std(axis=0)
     return (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
 
