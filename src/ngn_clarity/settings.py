@@ -99,8 +99,9 @@ class Interval:
                                       else value < self.high)
         return lo_ok and hi_ok
 
-    def _show(self, v: float) -> str:
+    def _show(self, v: float | None) -> str:
         """An end as a user types it: integers in full (2**32 - 1, not 4.29497e+09)."""
+        assert v is not None
         return str(int(v)) if self.kind is int else f"{v:g}"
 
     def describe(self) -> str:
