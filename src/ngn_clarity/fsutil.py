@@ -296,18 +296,28 @@ def copy_no_clobber(src: str | os.PathLike | None, dest: str | os.PathLike,
             tmp.unlink()
 
 
-def walk_files(root: str | os.PathLike, skipped: list[Finding] | None = None) -> Iterator[Path]:
+def walk_files(root: str | os.PathLike, skipped: list[Finding] | None = None,
+               file_suffixes: tuple[str, ...] = ()) -> Iterator[Path]:
     """Yield regular files below ``root`` in sorted order, following links safely.
 
     Hidden entries (names starting with ".") are reported, not walked, except this package's
     own temporary files, which are not the user's business. Symbolic links to files are
     yielded; links to folders are followed once (a folder reached twice is not walked again);
     dangling links, link loops and anything that is not a regular file (FIFO, socket,
-    device) are reported to ``skipped`` with the reason.
+    device) are reported to ``skipped`` with the reason, and so is a folder named like a
+    file (its name ends in one of ``file_suffixes``, e.g. ``kick.wav/``) that holds no file.
     """
     root = Path(root)
     seen: set[tuple[int, int]] = set()
     sink = skipped if skipped is not None else []
+
+    def visit_named(folder: Path) -> Iterator[Path]:
+        found = 0
+        for path in visit(folder):
+            found += 1
+            yield path
+        if not found and folder.suffix.lower() in file_suffixes:
+            sink.append(Finding(str(folder), "is a directory, not an audio file"))
 
     def visit(folder: Path) -> Iterator[Path]:
         try:
@@ -340,7 +350,7 @@ def walk_files(root: str | os.PathLike, skipped: list[Finding] | None = None) ->
                 sink.append(Finding(str(path), os_reason(e)))
                 continue
             if is_dir:
-                yield from visit(path)
+                yield from visit_named(path)
             elif is_file:
                 yield path
             elif entry.is_symlink():

@@ -203,7 +203,7 @@ class _Ingest:
             return self.report
         self.hashes = known_hashes(self.layout)
         raw_root = self.layout.raw.resolve()
-        for path in walk_files(self.source_dir, self.report.skipped):
+        for path in walk_files(self.source_dir, self.report.skipped, audio.AUDIO_EXTENSIONS):
             if raw_root in path.resolve().parents:
                 self.report.skip(path, "already inside raw/")
             elif not audio.is_audio_name(path):

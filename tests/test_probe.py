@@ -1,0 +1,70 @@
+"""Issue 23: what a new user's probe found, each a clear line now (the defects' tests are with
+their steps: test_synth, test_pipeline, test_model, test_augment)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from helpers import copy_raw, write_tone
+from ngn_clarity.cli import main
+from ngn_clarity.layout import Layout
+from ngn_clarity.steps.synth import SynthSettings, synthesize
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("rendered") / "data"
+    synthesize(Layout(root), SynthSettings(per_instrument=1, seed=5), jobs=1, progress=False)
+    return root
+
+
+def _err(capsys) -> list[str]:
+    return [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+
+
+def test_a_capitalised_folder_is_told_names_are_lower_case(rendered, tmp_path, capsys):
+    layout = copy_raw(rendered, tmp_path / "d")
+    clip = write_tone(layout.raw / "gold" / "Drums" / "kick_009.wav", seconds=1.0)
+    assert main(["run", "--data-dir", str(layout.root), "-q", "--jobs", "1"]) == 1
+    assert f"  skipped {clip}: left out: not under raw/<gold|flawed>/<instrument>/ (folder " \
+           f"names are lower-case: rename raw/gold/Drums to raw/gold/drums)" in _err(capsys)
+
+
+def test_a_folder_named_like_an_audio_file_is_reported(rendered, tmp_path, capsys):
+    layout = copy_raw(rendered, tmp_path / "d")
+    folder = layout.raw / "gold" / "bass" / "x.wav"
+    folder.mkdir()
+    assert main(["run", "--data-dir", str(layout.root), "-q", "--jobs", "1"]) == 1
+    assert f"  skipped {folder}: left out: is a directory, not an audio file" in _err(capsys)
+
+
+def test_a_newline_in_a_file_name_keeps_its_line_whole(rendered, tmp_path, capsys):
+    layout = copy_raw(rendered, tmp_path / "d")
+    odd = layout.raw / "gold" / "bass" / "bad\nname.wav"
+    odd.write_text("not audio")
+    assert main(["run", "--data-dir", str(layout.root), "-q", "--jobs", "1"]) == 1
+    err = _err(capsys)
+    line = next(e for e in err if "bad" in e)
+    assert "bad\\nname.wav" in line and line.endswith("not an audio file (format not "
+                                                      "recognised)")
+    assert not any(e.startswith("name.wav") for e in err)
+
+
+def test_more_jobs_than_cores_is_a_warning_and_workers_stay_one_per_clip(tmp_path, capsys):
+    from ngn_clarity.executor import run_tasks
+
+    cores = os.cpu_count() or 1
+    clip = write_tone(tmp_path / "kick.wav", seconds=0.5)
+    assert main(["features", str(clip), "--jobs", str(cores + 1), "-q"]) == 0
+    err = _err(capsys)
+    assert len(err) == 1 and err[0].startswith(f"warning: --jobs {cores + 1} is more than the "
+                                               f"{cores} CPU core(s) here")
+    pids = {pid for _, pid in run_tasks(_pid, [0, 1, 2], jobs=64)}
+    assert 1 <= len(pids) <= 3 and os.getpid() not in pids
+
+
+def _pid(_: int) -> int:
+    return os.getpid()
