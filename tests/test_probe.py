@@ -68,3 +68,21 @@ def test_more_jobs_than_cores_is_a_warning_and_workers_stay_one_per_clip(tmp_pat
 
 def _pid(_: int) -> int:
     return os.getpid()
+
+
+def test_copies_share_one_split_group_and_the_run_says_so(rendered, tmp_path, capsys):
+    import pandas as pd
+    import shutil
+
+    layout = copy_raw(rendered, tmp_path / "d")
+    src = sorted(layout.raw_dir("gold", "keys").iterdir())[0]
+    shutil.copy(src, layout.raw_dir("gold", "keys") / "keys_050.wav")  # same bytes
+    assert main(["run", "--data-dir", str(layout.root), "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "1 clip(s) have the same content as another clip: copies share one split group" \
+           in out and "Ready for training: ✓" in out
+    labels = pd.read_csv(layout.features / "labels.csv")
+    keys = labels[labels["instrument"] == "keys"]
+    group = keys.loc[keys["file"] == src.name, "group"].item()
+    assert keys.loc[keys["file"] == "keys_050.wav", "group"].item() == group
+    assert set(keys["group"]) == {group}  # the flawed child of the first copy too

@@ -197,6 +197,10 @@ def _dataset_step(layout: Layout, cfg: RunSettings, jobs: int, progress: bool):
             ds.errors += aug.errors
             ds.notes += aug.notes
         catalog = scan(layout)
+        if catalog.duplicates:
+            ds.notes.append(f"{catalog.duplicates} clip(s) have the same content as another "
+                            f"clip: copies share one split group, so no copy is on both "
+                            f"sides of a cross-validation split (-v lists them)")
         for s in catalog.skipped:  # an audio file outside the layout was meant as a clip
             if is_audio_name(s.path):
                 ds.skip(s.path, f"left out: {s.reason}")

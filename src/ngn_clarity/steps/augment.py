@@ -289,7 +289,7 @@ def _plan(layout: Layout, cfg: AugmentSettings, golds: list[Entry],
         up_to_date += fine
         if children:
             jobs.append(GoldJob(str(layout.root), str(e.clip.path), e.clip.rel, e.rel_source,
-                                e.sha256, e.clip.instrument, e.source, e.group,
+                                e.sha256, e.clip.instrument, e.source, e.own_group,
                                 e.record.preset if e.record else "", tuple(children),
                                 cfg.made_with))
     if up_to_date:
