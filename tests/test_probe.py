@@ -86,3 +86,18 @@ def test_copies_share_one_split_group_and_the_run_says_so(rendered, tmp_path, ca
     group = keys.loc[keys["file"] == src.name, "group"].item()
     assert keys.loc[keys["file"] == "keys_050.wav", "group"].item() == group
     assert set(keys["group"]) == {group}  # the flawed child of the first copy too
+
+
+@pytest.mark.parametrize("counts, shown", [
+    ({"bass": 100, "drums": 100, "guitar": 100, "keys": 100, "vocals": 100},
+     "500 (100 per instrument x 5 categories)"),
+    ({"drums": 5000}, "5000 (drums 5000; none of vocals, bass, guitar, keys)"),
+    ({"bass": 3, "drums": 2, "guitar": 2, "keys": 2, "vocals": 2},
+     "11 (bass 3, drums 2, guitar 2, keys 2, vocals 2)"),
+])
+def test_the_summary_says_which_instruments_it_has(counts, shown):
+    """It said "5000 per instrument x 1 category" when only drums were there (issue 23)."""
+    from ngn_clarity.pipeline import Summary, format_summary
+
+    s = Summary("extended", gold=sum(counts.values()), gold_per_instrument=counts)
+    assert f"   Gold samples:   {shown}\n" in format_summary(s)

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import settings
+from . import settings, taxonomy
 from .audio import is_audio_name
 from .catalog import Catalog, no_audio, scan
 from .errors import DataDirError
@@ -283,12 +283,14 @@ def _size(n: float) -> str:
 
 
 def _split(counts: dict[str, int]) -> str:
-    """"100 per instrument x 5 categories" when even, else the counts by instrument."""
+    """"100 per instrument x 5 categories" when every instrument has the same count, else
+    the counts by instrument and the instruments that have none."""
     values = set(counts.values())
-    if len(values) == 1:
-        n = len(counts)
-        return f"{values.pop()} per instrument x {n} categor{'y' if n == 1 else 'ies'}"
-    return ", ".join(f"{k} {v}" for k, v in counts.items())
+    missing = [i for i in taxonomy.INSTRUMENTS if not counts.get(i)]
+    if len(values) == 1 and not missing:
+        return f"{values.pop()} per instrument x {len(counts)} categories"
+    shown = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+    return shown + (f"; none of {', '.join(missing)}" if missing else "")
 
 
 def format_summary(s: Summary) -> str:
