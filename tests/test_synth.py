@@ -61,7 +61,18 @@ def test_counts_names_and_labels(small_set):
 def test_no_silent_or_clipped_file(small_set):
     rep = validate.validate(small_set)
     assert rep.errors == []
-    assert not [f for f in rep.warnings if "clipping" in f.reason or "short" in f.reason]
+    assert not [f for f in rep.warnings if "clipping" in f.reason or "short" in f.reason
+                or "DC offset" in f.reason]
+
+
+def test_no_rendered_clip_has_a_dc_offset(small_set):
+    """make demo warned "DC offset" about 25 of its own 1000 clips (issue 23): every render
+    leaves with its DC removed."""
+    from ngn_clarity.checks import dc_offset_dbfs
+
+    for path in sorted(small_set.raw.rglob("*.wav")):
+        x, _ = sf.read(str(path), always_2d=True)
+        assert dc_offset_dbfs(x) < -100, path.name
 
 
 def test_same_seed_gives_bit_identical_files(small_set, tmp_path):
