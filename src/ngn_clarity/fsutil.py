@@ -336,29 +336,35 @@ def walk_files(root: str | os.PathLike, skipped: list[Finding] | None = None,
             sink.append(Finding(str(folder), os_reason(e)))
             return
         for entry in entries:
-            path = Path(entry.path)
-            if entry.name.startswith("."):
-                if not is_own_temporary(entry.name):
-                    sink.append(Finding(str(path), "hidden file or folder (name starts with '.')"))
-                continue
-            try:
-                is_dir = entry.is_dir(follow_symlinks=True)
-                is_file = entry.is_file(follow_symlinks=True)
-                if entry.is_symlink():
-                    os.stat(path)  # raises for loops and dangling links
-            except OSError as e:
-                sink.append(Finding(str(path), os_reason(e)))
-                continue
-            if is_dir:
-                yield from visit_named(path)
-            elif is_file:
-                yield path
-            elif entry.is_symlink():
-                sink.append(Finding(str(path), "symbolic link to nothing usable"))
-            else:
-                sink.append(Finding(str(path), "not a regular file"))
+            kind = _kind(entry, sink)
+            if kind == "dir":
+                yield from visit_named(Path(entry.path))
+            elif kind == "file":
+                yield Path(entry.path)
 
     yield from visit(root)
+
+
+def _kind(entry: os.DirEntry, sink: list[Finding]) -> str | None:
+    """``"dir"`` or ``"file"`` (links followed), else None with the reason in ``sink``."""
+    path = Path(entry.path)
+    if entry.name.startswith("."):
+        if not is_own_temporary(entry.name):
+            sink.append(Finding(str(path), "hidden file or folder (name starts with '.')"))
+        return None
+    try:
+        is_dir = entry.is_dir(follow_symlinks=True)
+        is_file = entry.is_file(follow_symlinks=True)
+        if entry.is_symlink():
+            os.stat(path)  # raises for loops and dangling links
+    except OSError as e:
+        sink.append(Finding(str(path), os_reason(e)))
+        return None
+    if is_dir or is_file:
+        return "dir" if is_dir else "file"
+    sink.append(Finding(str(path), "symbolic link to nothing usable" if entry.is_symlink()
+                        else "not a regular file"))
+    return None
 
 
 def os_reason(e: OSError) -> str:

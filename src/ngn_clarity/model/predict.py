@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 
 from .. import audio, taxonomy
 from ..corrections import CORRECTIONS_FOR_FLAW
@@ -26,6 +25,8 @@ from .artifacts import INPUT, damaged, read_card
 def session(model: bytes | str, threads: int = 1):
     """An onnxruntime session of a graph (bytes or path): CPU, ``threads`` threads, errors
     only in the log."""
+    import onnxruntime as ort
+
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
