@@ -101,6 +101,53 @@ def test_import_gold_with_segment_writes_clips_with_spans_and_one_group(tmp_path
     assert again.done == [] and again.ok and len(again.warnings) == 2
 
 
+@pytest.mark.parametrize("block", [1000, 4410, 77777, None])
+def test_a_stem_read_in_blocks_gives_the_spans_and_clips_of_the_whole(block):
+    """Issue 23: a 1-hour file through --segment 6 peaked at 3.15 GB; it is now profiled and
+    cut block by block, and any block length gives what the whole array gives."""
+    from ngn_clarity.segment import cut, profile, spans_of
+
+    sr = 22050
+    x = np.repeat(_notes(50.0, sr, gap_at=(14.0, 21.0)), 2, axis=1) * [1.0, 0.5]
+    x = x.astype(np.float32)
+    whole = segment_spans(x, sr, 6.0)
+    blocks = [x] if block is None else [x[i:i + block] for i in range(0, len(x), block)]
+    p = profile(blocks, sr, 2)
+    assert p.frames == len(x) and spans_of(p, 6.0) == whole and len(whole) >= 6
+    got = list(cut(blocks, whole))
+    assert [(a, b) for a, b, _ in got] == whole
+    for a, b, clip in got:
+        np.testing.assert_array_equal(clip, x[a:b])
+
+
+def test_import_with_segment_holds_one_block_not_the_file(tmp_path, layout, monkeypatch):
+    import tracemalloc
+
+    from ngn_clarity import audio
+
+    lib = tmp_path / "lib" / "Bass"
+    lib.mkdir(parents=True)
+    sr, seconds = 44100, 120.0
+    with sf.SoundFile(str(lib / "Bass Take.wav"), "w", sr, 2, subtype="PCM_16") as f:
+        for _ in range(int(seconds / 10)):  # written in pieces: 42 MB as float32 stereo
+            f.write(np.repeat(_notes(10.0, sr), 2, axis=1))
+    monkeypatch.setattr(audio, "BLOCK_FRAMES", 1 << 15)
+    tracemalloc.start()
+    try:
+        rep = import_gold(layout, tmp_path / "lib", segment=6.0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert rep.ok and len(rep.done) == 20
+    assert peak < 12e6, f"{peak / 1e6:.0f} MB traced"  # the file decoded is 42 MB
+    x, _ = sf.read(str(lib / "Bass Take.wav"), dtype="float32", always_2d=True)
+    for d in rep.done:  # each clip is exactly its span of the file
+        rec = read_record(layout, "gold", "bass", Path(d["dest"]).name)
+        got, _ = sf.read(d["dest"], dtype="float32", always_2d=True)
+        a, b = round(rec.span_s[0] * sr), round(rec.span_s[1] * sr)
+        np.testing.assert_array_equal(got, x[a:b])
+
+
 def test_organize_flawed_with_segment(layout):
     stem = _notes(20.0, 44100)
     layout.downloads.mkdir()
