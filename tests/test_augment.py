@@ -148,6 +148,36 @@ def test_import_with_segment_holds_one_block_not_the_file(tmp_path, layout, monk
         np.testing.assert_array_equal(got, x[a:b])
 
 
+def _hits(seconds: float, every: float, sr: int = 44100) -> np.ndarray:
+    """A snare: a noise-and-tone hit (40 ms decay) every ``every`` s, silence between."""
+    x = np.zeros(int(seconds * sr))
+    t = np.arange(int(0.5 * sr)) / sr
+    noise = np.random.default_rng(0).standard_normal(len(t))
+    hit = (0.5 * noise + 0.5 * np.sin(2 * np.pi * 200 * t)) * np.exp(-t / 0.04)
+    for start in np.arange(0.1, seconds - 0.5, every):
+        i = int(start * sr)
+        x[i:i + len(t)] += hit[:len(x) - i]
+    return (0.8 * x / np.abs(x).max())[:, None].astype(np.float32)
+
+
+def test_a_sparse_percussive_stem_is_judged_by_its_hits(tmp_path, layout):
+    """Issue 23: a 36 s snare, one hit every 2 s, was refused whole ("no active stretch of
+    at least 3 s"); hits less than 3 s apart are one stretch now, and a stem whose hits are
+    further apart is refused with the way round it."""
+    sr = 44100
+    spans = segment_spans(_hits(36.0, 2.0), sr, 6.0)
+    assert len(spans) == 6 and all(5.0 <= (b - a) / sr <= 7.0 for a, b in spans)
+    assert segment_spans(_hits(36.0, 5.0), sr, 6.0) == []
+    lib = tmp_path / "lib" / "Drums"
+    lib.mkdir(parents=True)
+    sf.write(str(lib / "Snare.wav"), _hits(36.0, 5.0), sr, subtype="PCM_24")
+    rep = import_gold(layout, tmp_path / "lib", segment=6.0)
+    assert [s.reason for s in rep.skipped] == [
+        "no active stretch of at least 3 s to cut a clip from (import it without --segment "
+        "to keep the file whole)"]
+    assert import_gold(layout, tmp_path / "lib").ok  # as it says
+
+
 def test_organize_flawed_with_segment(layout):
     stem = _notes(20.0, 44100)
     layout.downloads.mkdir()

@@ -255,7 +255,9 @@ class _Ingest:
                                              segment, self.cfg.move)
                 if not dests:
                     self.report.skip(path, f"no active stretch of at least "
-                                           f"{max(1.0, segment / 2):g} s to cut a clip from")
+                                           f"{max(1.0, segment / 2):g} s to cut a clip from "
+                                           f"(import it without --segment to keep the file "
+                                           f"whole)")
                     return
             else:
                 dest, note = place(layout, path, screened, subset, cls, origin, self.cfg.move)
