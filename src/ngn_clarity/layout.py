@@ -7,7 +7,7 @@
       suno_generation_config.json     Suno prompts                (dataset --prepare-suno)
       downloads/                      where Suno downloads land   (dataset --organize-flawed)
       raw/{gold,flawed}/<instrument>/ the clips (never modified)
-      records/{gold,flawed}/<instrument>/<file>.json
+      records/{gold,flawed}/<instrument>/<file>.json  (kick_001.wav.json)
                                       one label record per clip (origin, original name, flaw,
                                       engine parameters, correction...), joined into labels.csv
       processed/{gold,flawed}/<instrument>/   -18 LUFS copies      (normalize)
