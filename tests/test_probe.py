@@ -25,31 +25,23 @@ def _err(capsys) -> list[str]:
     return [line for line in capsys.readouterr().err.splitlines() if line.strip()]
 
 
-def test_a_capitalised_folder_is_told_names_are_lower_case(rendered, tmp_path, capsys):
+def test_odd_entries_under_raw_each_get_one_clear_line(rendered, tmp_path, capsys):
+    """A capitalised instrument folder is told names are lower-case; a folder named like an
+    audio file is reported, not ignored; a newline in a file name keeps its line whole."""
     layout = copy_raw(rendered, tmp_path / "d")
     clip = write_tone(layout.raw / "gold" / "Drums" / "kick_009.wav", seconds=1.0)
-    assert main(["run", "--data-dir", str(layout.root), "-q", "--jobs", "1"]) == 1
-    assert f"  skipped {clip}: left out: not under raw/<gold|flawed>/<instrument>/ (folder " \
-           f"names are lower-case: rename raw/gold/Drums to raw/gold/drums)" in _err(capsys)
-
-
-def test_a_folder_named_like_an_audio_file_is_reported(rendered, tmp_path, capsys):
-    layout = copy_raw(rendered, tmp_path / "d")
     folder = layout.raw / "gold" / "bass" / "x.wav"
     folder.mkdir()
-    assert main(["run", "--data-dir", str(layout.root), "-q", "--jobs", "1"]) == 1
-    assert f"  skipped {folder}: left out: is a directory, not an audio file" in _err(capsys)
-
-
-def test_a_newline_in_a_file_name_keeps_its_line_whole(rendered, tmp_path, capsys):
-    layout = copy_raw(rendered, tmp_path / "d")
-    odd = layout.raw / "gold" / "bass" / "bad\nname.wav"
+    odd = layout.raw / "gold" / "keys" / "bad\nname.wav"
     odd.write_text("not audio")
     assert main(["run", "--data-dir", str(layout.root), "-q", "--jobs", "1"]) == 1
     err = _err(capsys)
+    assert f"  skipped {clip}: left out: not under raw/<gold|flawed>/<instrument>/ (folder " \
+           f"names are lower-case: rename raw/gold/Drums to raw/gold/drums)" in err
+    assert f"  skipped {folder}: left out: is a directory, not an audio file" in err
     line = next(e for e in err if "bad" in e)
     assert "bad\\nname.wav" in line and line.endswith("not an audio file (format not "
-                                                      "recognised)")
+                                                       "recognised)")
     assert not any(e.startswith("name.wav") for e in err)
 
 
