@@ -28,7 +28,8 @@ test: $(STAMP)
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -q -m "not slow"
 
-# the whole fault-injection suite: 20 kill -9 trials, a full tmpfs, chattr +i, two writers
+# the whole fault-injection suite: 20 kill -9 trials of run/normalize/train, 8 interrupted
+# synths (kill -9 and Ctrl-C), a full tmpfs, chattr +i, two writers
 test-faults: $(STAMP)
 	$(PY) -m pytest -q tests/test_faults.py
 

@@ -63,3 +63,21 @@ def test_downmix_and_resample():
     np.testing.assert_allclose(dsp.to_mono(x), 0.25)
     y = dsp.resample(tone(1.0, sr=48000, freq=1000)[:, 0], 48000, 44100)
     assert len(y) == 44100
+
+
+def test_a_one_sample_click_is_too_short_everywhere_not_silent(tmp_path, capsys):
+    """One reason, the true one (issue 23): loudness and predict said "silent", run said
+    "too short"."""
+    from ngn_clarity.checks import audio_checks
+    from ngn_clarity.cli import main
+
+    path = tmp_path / "click.wav"
+    sf.write(str(path), np.array([[0.5]], dtype=np.float32), 44100)  # -6 dBFS, one frame
+    want = "too short (1 sample frame, 0.02 ms < 0.1 s)"
+    with pytest.raises(audio.AudioError, match=want.replace("(", r"\(").replace(")", r"\)")):
+        audio.read_usable(path)
+    assert audio_checks(*audio.read(path)).error == want  # what run and validate say
+    assert main(["loudness", str(path)]) == 1
+    assert capsys.readouterr().err.strip() == f"{path}: {want}"
+    assert main(["features", str(path)]) == 1
+    assert capsys.readouterr().err.strip() == f"{path}: {want}"

@@ -101,6 +101,83 @@ def test_import_gold_with_segment_writes_clips_with_spans_and_one_group(tmp_path
     assert again.done == [] and again.ok and len(again.warnings) == 2
 
 
+@pytest.mark.parametrize("block", [1000, 4410, 77777, None])
+def test_a_stem_read_in_blocks_gives_the_spans_and_clips_of_the_whole(block):
+    """Issue 23: a 1-hour file through --segment 6 peaked at 3.15 GB; it is now profiled and
+    cut block by block, and any block length gives what the whole array gives."""
+    from ngn_clarity.segment import cut, profile, spans_of
+
+    sr = 22050
+    x = np.repeat(_notes(50.0, sr, gap_at=(14.0, 21.0)), 2, axis=1) * [1.0, 0.5]
+    x = x.astype(np.float32)
+    whole = segment_spans(x, sr, 6.0)
+    blocks = [x] if block is None else [x[i:i + block] for i in range(0, len(x), block)]
+    p = profile(blocks, sr, 2)
+    assert p.frames == len(x) and spans_of(p, 6.0) == whole and len(whole) >= 6
+    got = list(cut(blocks, whole))
+    assert [(a, b) for a, b, _ in got] == whole
+    for a, b, clip in got:
+        np.testing.assert_array_equal(clip, x[a:b])
+
+
+def test_import_with_segment_holds_one_block_not_the_file(tmp_path, layout, monkeypatch):
+    import tracemalloc
+
+    from ngn_clarity import audio
+
+    lib = tmp_path / "lib" / "Bass"
+    lib.mkdir(parents=True)
+    sr, seconds = 44100, 120.0
+    with sf.SoundFile(str(lib / "Bass Take.wav"), "w", sr, 2, subtype="PCM_16") as f:
+        for _ in range(int(seconds / 10)):  # written in pieces: 42 MB as float32 stereo
+            f.write(np.repeat(_notes(10.0, sr), 2, axis=1))
+    monkeypatch.setattr(audio, "BLOCK_FRAMES", 1 << 15)
+    tracemalloc.start()
+    try:
+        rep = import_gold(layout, tmp_path / "lib", segment=6.0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert rep.ok and len(rep.done) == 20
+    assert peak < 12e6, f"{peak / 1e6:.0f} MB traced"  # the file decoded is 42 MB
+    x, _ = sf.read(str(lib / "Bass Take.wav"), dtype="float32", always_2d=True)
+    for d in rep.done:  # each clip is exactly its span of the file
+        rec = read_record(layout, "gold", "bass", Path(d["dest"]).name)
+        got, _ = sf.read(d["dest"], dtype="float32", always_2d=True)
+        a, b = round(rec.span_s[0] * sr), round(rec.span_s[1] * sr)
+        np.testing.assert_array_equal(got, x[a:b])
+
+
+def _hits(seconds: float, every: float, sr: int = 44100) -> np.ndarray:
+    """A snare: a noise-and-tone hit (40 ms decay) every ``every`` s, silence between."""
+    x = np.zeros(int(seconds * sr))
+    t = np.arange(int(0.5 * sr)) / sr
+    noise = np.random.default_rng(0).standard_normal(len(t))
+    hit = (0.5 * noise + 0.5 * np.sin(2 * np.pi * 200 * t)) * np.exp(-t / 0.04)
+    for start in np.arange(0.1, seconds - 0.5, every):
+        i = int(start * sr)
+        x[i:i + len(t)] += hit[:len(x) - i]
+    return (0.8 * x / np.abs(x).max())[:, None].astype(np.float32)
+
+
+def test_a_sparse_percussive_stem_is_judged_by_its_hits(tmp_path, layout):
+    """Issue 23: a 36 s snare, one hit every 2 s, was refused whole ("no active stretch of
+    at least 3 s"); hits less than 3 s apart are one stretch now, and a stem whose hits are
+    further apart is refused with the way round it."""
+    sr = 44100
+    spans = segment_spans(_hits(36.0, 2.0), sr, 6.0)
+    assert len(spans) == 6 and all(5.0 <= (b - a) / sr <= 7.0 for a, b in spans)
+    assert segment_spans(_hits(36.0, 5.0), sr, 6.0) == []
+    lib = tmp_path / "lib" / "Drums"
+    lib.mkdir(parents=True)
+    sf.write(str(lib / "Snare.wav"), _hits(36.0, 5.0), sr, subtype="PCM_24")
+    rep = import_gold(layout, tmp_path / "lib", segment=6.0)
+    assert [s.reason for s in rep.skipped] == [
+        "no active stretch of at least 3 s to cut a clip from (import it without --segment "
+        "to keep the file whole)"]
+    assert import_gold(layout, tmp_path / "lib").ok  # as it says
+
+
 def test_organize_flawed_with_segment(layout):
     stem = _notes(20.0, 44100)
     layout.downloads.mkdir()
@@ -272,7 +349,10 @@ def test_a_rerun_after_any_killed_state_gives_every_missing_child_its_clean_name
     killed = _clone(gold_library, tmp_path / "killed")
     augment(killed, AugmentSettings(per_gold=8, seed=2), jobs=1, progress=False)
     folder = killed.raw / "flawed" / "drums"
-    harsh = sorted(folder.glob("kick_flawed_harsh_*.wav"))
+    by_prefix: dict[str, list[Path]] = {}  # (which prefix has two depends on the renders)
+    for p in sorted(folder.glob("*.wav")):
+        by_prefix.setdefault(p.name.rsplit("_", 1)[0], []).append(p)
+    harsh = max(by_prefix.values(), key=len)
     assert len(harsh) >= 2
     record_only, never_started = harsh[0], harsh[-1]
     never_started.unlink()
@@ -289,3 +369,78 @@ def test_run_augment_runs_it_between_dataset_and_normalize(gold_library, tmp_pat
     assert "gold 10, flawed 20" in out and "Ready for training: ✓" in out
     meta = json.loads((layout.features / "feature_metadata.json").read_text())
     assert meta["counts"]["flawed"] == 20
+
+
+# --- settings are part of what a child is (issue 23, defect 6) ----------------------------
+
+def _severities(layout: Layout) -> list[float]:
+    return sorted(r.severity for r in iter_records(layout, "flawed"))
+
+
+@pytest.mark.parametrize("change", [{"severity": (0.9, 1.0)}, {"seed": 1}])
+def test_new_settings_are_not_up_to_date_they_say_so_then_replace(gold_library, tmp_path,
+                                                                   capsys, change):
+    layout = _clone(gold_library, tmp_path / "d")
+    assert augment(layout, AugmentSettings(per_gold=2), jobs=1, progress=False).ok
+    first = _flawed(layout)
+    assert len(first) == 20 and min(_severities(layout)) < 0.9
+    argv = ["augment", "--data-dir", str(layout.root), "--per-gold", "2", "--jobs", "1"]
+    flags = ["--severity", "0.9,1"] if "severity" in change else ["--seed", "1"]
+    capsys.readouterr()
+    assert main([*argv, *flags]) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and "20 flawed clip(s) of 10 gold clip(s) were made with other " \
+                              "settings (seed 0, severity 0,1)" in err[0], err
+    assert "--replace" in err[0]
+    assert _flawed(layout) == first  # nothing made, nothing removed
+    assert main([*argv, *flags, "--replace", "-q"]) == 0
+    made_with = AugmentSettings(per_gold=2, **change).made_with
+    assert len(_flawed(layout)) == 20
+    recs = list(iter_records(layout, "flawed"))  # the old records went with their clips
+    assert len(recs) == 20 and all(r.extra["settings"] == made_with for r in recs)
+    if "severity" in change:
+        assert min(_severities(layout)) >= 0.9
+    again = augment(layout, AugmentSettings(per_gold=2, **change), jobs=1, progress=False)
+    assert again.ok and again.done == []
+
+
+def test_records_from_before_the_settings_were_kept_are_judged_by_what_they_draw(
+        gold_library, tmp_path):
+    layout = _clone(gold_library, tmp_path / "d")
+    augment(layout, AugmentSettings(per_gold=2, severity=(0.2, 0.6), seed=3), jobs=1,
+            progress=False)
+    for path in (layout.records / "flawed").rglob("*.json"):  # as an older release wrote them
+        rec = json.loads(path.read_text())
+        del rec["extra"]["settings"]
+        path.write_text(json.dumps(rec))
+    same = augment(layout, AugmentSettings(per_gold=2, severity=(0.2, 0.6), seed=3), jobs=1,
+                   progress=False)
+    assert same.ok and same.done == []
+    other = augment(layout, AugmentSettings(per_gold=2, severity=(0.2, 0.7), seed=3), jobs=1,
+                    progress=False)
+    assert not other.ok and other.done == [] and "(seed 3)" in other.errors[0]
+
+
+def test_children_of_an_edited_gold_clip_are_named_and_replace_removes_them(
+        gold_library, tmp_path):
+    layout = _clone(gold_library, tmp_path / "d")
+    augment(layout, AugmentSettings(per_gold=2), jobs=1, progress=False)
+    gold = sorted(layout.raw_dir("gold", "keys").iterdir())[0]
+    x, sr = sf.read(str(gold), always_2d=True)
+    sf.write(str(gold), 0.5 * x, sr, subtype="PCM_24")  # the user edits a gold clip
+    rep = augment(layout, AugmentSettings(per_gold=2), jobs=1, progress=False)
+    assert rep.ok and len(rep.done) == 2
+    assert any(n.startswith("2 flawed clip(s) were made from an earlier version of their gold "
+                            f"clip (e.g. raw/gold/keys/{gold.name})") and "--replace" in n
+               for n in rep.notes), rep.notes
+    assert len(_flawed(layout)) == 22
+    mine = next(r for r in iter_records(layout, "flawed") if r.instrument == "bass")
+    changed = layout.raw_dir("flawed", "bass") / mine.file  # a child the user changed ...
+    sf.write(str(changed), np.zeros((100, 1)) + 0.1, 44100)
+    rep = augment(layout, AugmentSettings(per_gold=2, seed=9, replace=True), jobs=1,
+                  progress=False)
+    assert [Path(s.path).name for s in rep.skipped] == [mine.file]  # ... is left alone
+    assert "changed since augment made it" in rep.skipped[0].reason and changed.is_file()
+    assert len(_flawed(layout)) == 20 + 1 and all(
+        r.extra["settings"]["seed"] == 9 for r in iter_records(layout, "flawed")
+        if r.file != mine.file)

@@ -6,8 +6,10 @@ Each kill trial starts a command the way a user does (``run_pipeline.py``,
 its measured duration, then runs the command that finishes the job, and checks: the tables
 equal a clean run's, ``normalize --verify`` passes, ``raw/`` is byte-identical, no temporary
 file or orphan worker is left, and the model folder is whole (the previous one or the new
-one). ``make test`` runs the trials marked fast; ``make test-faults`` runs all 20 and the
-rest (see README, "Reliability").
+one). Eight more trials interrupt ``clarity synth`` (kill -9, or Ctrl-C to its process
+group) and check the next synth finishes every clip with its record. ``make test`` runs
+the trials marked fast; ``make test-faults`` runs all 28 and the rest (see
+docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ def _cmd(kind: str, data: Path) -> list[str]:
                   "--n-estimators", "40"],
         "verify": [py, str(REPO / "loudness_normalizer.py"), "--verify", "--data-dir",
                    str(data), "-q"],
+        "synth": [py, "-m", "ngn_clarity.cli", "synth", *common, "--per-instrument",
+                  str(CLIPS_PER_INSTRUMENT), "--seed", "31"],
     }[kind]
 
 
@@ -64,6 +68,12 @@ def _tables(data: Path) -> dict[str, bytes]:
 def _hashes(folder: Path) -> dict[str, str]:
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _records(data: Path) -> dict[str, dict]:
+    """Every label record, without its time stamp."""
+    return {p.relative_to(data).as_posix(): {**json.loads(p.read_text()), "created": ""}
+            for p in sorted((data / "records").rglob("*.json"))}
 
 
 def _model(data: Path) -> dict[str, str]:
@@ -113,8 +123,11 @@ def states(tmp_path_factory):
     durations["force"] = _timed(_cmd("force", scratch))
     trained = _clone(ran, root / "trained")
     durations["train"] = _timed(_cmd("train", trained))
+    durations["synth"] = _timed(_cmd("synth", root / "synth-timed"))
+    assert _hashes(root / "synth-timed" / "raw") == _hashes(synth / "raw")
     return {"synth": synth, "run": ran, "trained": trained, "reference": reference,
-            "durations": durations, "raw": _hashes(synth / "raw"), "root": root}
+            "durations": durations, "raw": _hashes(synth / "raw"), "root": root,
+            "records": _records(synth)}
 
 
 TRIALS = [pytest.param(i, SCENARIOS[i % len(SCENARIOS)], id=f"{i:02d}-{SCENARIOS[i % 5]}",
@@ -151,6 +164,34 @@ def test_kill_9_at_a_random_moment_then_finish(states, trial, scenario, tmp_path
         assert {"classifier.joblib", "regressor.joblib", "model_card.json", "metrics.json",
                 "confusion.png"} <= set(_model(data))
         assert len(list((data / ".models").iterdir())) == 1
+
+
+SYNTH_TRIALS = [pytest.param(i, sig, id=f"{i:02d}-synth-{sig.name}", marks=pytest.mark.slow)
+                for i, sig in enumerate([signal.SIGKILL, signal.SIGINT] * 4)]
+
+
+@pytest.mark.parametrize("trial, sig", SYNTH_TRIALS)
+def test_interrupted_synth_then_finish(states, trial, sig, tmp_path):
+    """kill -9 or Ctrl-C (SIGINT to the whole process group, as a terminal sends it) during
+    ``clarity synth``, then synth again: it exits 0, every clip has its record (severity,
+    correction, group), raw/ equals a clean synth's, and the run's tables equal a clean
+    run's (issue 23, defect 1)."""
+    data = tmp_path / "data"
+    delay = random.Random(100 + trial).uniform(0.05, 0.95) * states["durations"]["synth"]
+    proc = subprocess.Popen(_cmd("synth", data), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    time.sleep(delay)
+    if proc.poll() is None:
+        os.killpg(proc.pid, sig)
+    proc.wait()
+    assert processes_mentioning(str(data)) == [], "orphan workers left behind"
+    res = subprocess.run(_cmd("synth", data), capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert _hashes(data / "raw") == states["raw"]
+    assert _records(data) == states["records"]
+    subprocess.run(_cmd("run", data), check=True, stdout=subprocess.DEVNULL)
+    assert _tables(data) == states["reference"]["seed"]
+    assert [p for p in data.rglob("*") if p.name.startswith(".~clarity.")] == []
 
 
 def test_two_writers_at_once_one_works_the_other_is_told(states, tmp_path):

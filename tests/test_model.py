@@ -141,6 +141,49 @@ def test_bench_and_predict_cli(trained, tmp_path, capsys):
     assert f"{clip}: bass, flaw " in out and out.count(" 0.") >= 3  # the top 3 are shown
 
 
+def _model_copy(layout: Layout, dest) -> Layout:
+    """A data folder holding a copy of ``layout``'s model set (and an empty raw/)."""
+    import os
+    import shutil
+
+    shutil.copytree(layout.model_versions, dest / ".models")
+    os.symlink(os.readlink(layout.models), dest / "models")
+    (dest / "raw").mkdir()
+    return Layout(dest)
+
+
+@pytest.mark.parametrize("name, damage, commands", [
+    ("classifier.onnx", "truncate", ["predict", "bench-onnx"]),
+    ("regressor.onnx", "truncate", ["predict", "bench-onnx"]),
+    ("classifier.joblib", "truncate", ["export-onnx"]),
+    ("model_card.json", "delete", ["predict", "bench-onnx", "report"]),
+    ("metrics.json", "truncate", ["report"]),
+])
+def test_a_damaged_model_file_is_named_in_one_line(trained, tmp_path, capsys, name, damage,
+                                                    commands):
+    """Issue 23, defect 3: no onnxruntime traceback, no "no trained model" with exit 0."""
+    layout = _model_copy(trained[0], tmp_path / "d")
+    path = layout.models / name
+    if damage == "delete":
+        path.unlink()
+    else:
+        path.write_bytes(path.read_bytes()[:200])
+    clip = sorted((trained[0].raw / "gold" / "bass").iterdir())[0]
+    fix = "`clarity export-onnx` or `clarity train`" if name.endswith(".onnx") \
+        else "`clarity train`"
+    what = "is missing" if damage == "delete" else "is damaged"
+    for command in commands:
+        argv = {"predict": ["predict", str(clip)], "bench-onnx": ["bench-onnx", "--calls",
+                                                                  "10"]}.get(command,
+                                                                            [command])
+        capsys.readouterr()
+        assert main([*argv, "--data-dir", str(layout.root), "-q"]) == 1, command
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].endswith(f"{path} {what} (run {fix})"), (command, err)
+    if "report" in commands:
+        assert f"{path} {what}" in layout.report_html.read_text()
+
+
 def test_train_refuses_an_empty_data_folder(tmp_path, capsys):
     assert main(["train", "--data-dir", str(tmp_path / "none"), "-q"]) == 1
     assert "no data folder at" in capsys.readouterr().err

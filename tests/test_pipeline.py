@@ -15,6 +15,7 @@ import pytest
 
 from helpers import copy_raw, processes_mentioning, write_tone
 from ngn_clarity.cli import main
+from ngn_clarity.errors import SettingsError
 from ngn_clarity.features.schema import SCHEMAS
 from ngn_clarity.gain import NormalizeSettings
 from ngn_clarity.layout import Layout
@@ -105,6 +106,33 @@ def test_local_pool_and_dask_cluster_give_the_same_tables(rendered, tmp_path):
                      progress=False)
     assert result.ok
     assert _tables(clustered) == _tables(serial)
+
+
+@pytest.mark.parametrize("argv", [["run", "--force"], ["augment", "--per-gold", "1"]])
+def test_an_unreachable_scheduler_is_one_line_naming_it(rendered, tmp_path, capsys, argv):
+    """No 30 s wait and 66-line traceback (issue 23, defect 2): the address, what failed,
+    exit 1; --scheduler-timeout says how long to wait."""
+    layout = copy_raw(rendered, tmp_path / "d")
+    before = sorted(layout.raw.rglob("*"))
+    t0 = time.monotonic()
+    code = main([*argv, "--data-dir", str(layout.root), "-q", "--scheduler",
+                 "tcp://127.0.0.1:1", "--scheduler-timeout", "0.5"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and time.monotonic() - t0 < 15
+    assert len(err) == 1 and err[0].startswith(
+        "cannot reach the Dask scheduler at tcp://127.0.0.1:1: connection refused"), err
+    assert sorted(layout.raw.rglob("*")) == before  # augment made nothing
+
+
+def test_a_dashboard_address_is_bad_usage_before_any_work(rendered, tmp_path, capsys):
+    layout = copy_raw(rendered, tmp_path / "d")
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--data-dir", str(layout.root), "--scheduler", "http://127.0.0.1:8787"])
+    assert exc.value.code == 2
+    assert "http://127.0.0.1:8787" in capsys.readouterr().err
+    assert not layout.manifest.exists()
+    with pytest.raises(SettingsError, match="scheduler must be None or a Dask scheduler address"):
+        RunSettings(scheduler="http://127.0.0.1:8787")
 
 
 @pytest.mark.parametrize("schema", ["seed", "extended"])

@@ -110,3 +110,31 @@ def test_the_page_loads_in_chromium_with_no_console_error_and_every_image_decode
     assert f'data-images="{n}/{n}"' in res.stdout, res.stdout[:300]
     console = [line for line in res.stderr.splitlines() if ":CONSOLE" in line]
     assert console == [], console
+
+
+def test_what_the_probe_found_unclear_on_the_page(reported):
+    """Issue 23: sample rates printed as a Python dict, "run clarity bench-onnx" in place of
+    latency figures, a confusion matrix said to sum to 1 that shows counts, spectra over
+    200 dB."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    from ngn_clarity.report import figures
+
+    text = reported.report_html.read_text(encoding="utf-8")
+    rates = json.loads(reported.manifest.read_text())["sample_rates"]
+    shown = ", ".join(f"{r} Hz ({n} clip{'s' if n != 1 else ''})" for r, n in rates.items())
+    assert f"Sample rates: {shown};" in text and "{" not in text.split("Sample rates")[1][:80]
+    assert "ONNX latency (one row, one thread)" in text and "<td>both</td>" in text
+    assert "a short bench run for this page" in text
+    fig = figures.confusion(["none", "muddy"], [[8, 2], [1, 3]], 0.79, "t")
+    title = fig.axes[0].get_title()
+    assert "each row sums to 1" in title and "numbers: clips" in title
+    cols = [f"ltas_{f}" for f in (100, 1000, 10000)]
+    rows = [[-10.0, -30.0, -190.0], [-12.0, -28.0, -200.0], [-11.0, -29.0, -195.0]]
+    part = pd.DataFrame(rows, columns=cols).assign(flawed_type="none")
+    lo, hi = figures.spectra(part, cols, np.array([100.0, 1000.0, 10000.0]),
+                             "bass").axes[0].get_ylim()
+    assert hi - lo <= figures.SPECTRUM_RANGE_DB

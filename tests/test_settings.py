@@ -86,3 +86,10 @@ def test_the_message_names_the_range_and_the_value_as_the_user_wrote_it():
     with pytest.raises(SettingsError, match=r"jobs must be None or an integer in \[1, 1024\], "
                                             r"not 0"):
         settings.check("jobs", 0, settings.JOBS_RANGE)
+
+
+def test_integer_ranges_are_written_in_full():
+    """``--seed -1`` said "[0, 4.29497e+09]" (issue 23)."""
+    with pytest.raises(SettingsError, match=r"seed must be an integer in \[0, 4294967295\], "
+                                            r"not -1$"):
+        settings.check("seed", -1, settings.SEED_RANGE)

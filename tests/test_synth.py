@@ -61,7 +61,18 @@ def test_counts_names_and_labels(small_set):
 def test_no_silent_or_clipped_file(small_set):
     rep = validate.validate(small_set)
     assert rep.errors == []
-    assert not [f for f in rep.warnings if "clipping" in f.reason or "short" in f.reason]
+    assert not [f for f in rep.warnings if "clipping" in f.reason or "short" in f.reason
+                or "DC offset" in f.reason]
+
+
+def test_no_rendered_clip_has_a_dc_offset(small_set):
+    """make demo warned "DC offset" about 25 of its own 1000 clips (issue 23): every render
+    leaves with its DC removed."""
+    from ngn_clarity.checks import dc_offset_dbfs
+
+    for path in sorted(small_set.raw.rglob("*.wav")):
+        x, _ = sf.read(str(path), always_2d=True)
+        assert dc_offset_dbfs(x) < -100, path.name
 
 
 def test_same_seed_gives_bit_identical_files(small_set, tmp_path):
@@ -129,3 +140,102 @@ def test_synth_cli(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     m = json.loads(json.dumps(manifest.build_manifest(Layout(data))))
     assert m["summary"]["total"] == 10
+
+
+# --- an interrupted synth (issue 23, defect 1) ----------------------------------------------
+
+def test_synth_commits_each_clip_record_first(tmp_path, monkeypatch):
+    """The order every writer of raw/ keeps: a run killed between the two leaves a record
+    without a file (made again), never a clip without its labels."""
+    from ngn_clarity import records
+
+    layout = Layout(tmp_path / "d")
+    real, order = records.copy_no_clobber, []
+
+    def spy(src, dest, expected_sha256=None, data=None):
+        dest = Path(dest)
+        subset, inst = dest.parent.parent.name, dest.parent.name
+        order.append(layout.record_path(subset, inst, dest.name).is_file())
+        return real(src, dest, expected_sha256, data)
+
+    monkeypatch.setattr(records, "copy_no_clobber", spy)
+    rep = synthesize(layout, SynthSettings(per_instrument=1, seed=2), jobs=1, progress=False)
+    assert rep.ok and len(order) == 10 and all(order)
+
+
+def test_synth_completes_the_clips_a_killed_run_left_without_a_record(tmp_path):
+    """An older release wrote the audio first: a clip killed before its record is finished
+    by the next run (same bytes as it renders), not refused as someone else's file."""
+    layout = Layout(tmp_path / "d")
+    cfg = SynthSettings(per_instrument=1, seed=2)
+    assert synthesize(layout, cfg, jobs=1, progress=False).ok
+    lost = [next((layout.records / "gold" / "keys").glob("*.json")),
+            next((layout.records / "flawed" / "bass").glob("*.json"))]
+    before = {p: json.loads(p.read_text()) for p in lost}
+    for p in lost:
+        p.unlink()
+    rep = synthesize(layout, cfg, jobs=1, progress=False)
+    assert rep.ok, rep.skipped
+    assert sorted(r["status"] for r in rep.done).count("completed") == 2
+    assert any("without a label record" in n for n in rep.notes)
+    for p, old in before.items():
+        new = json.loads(p.read_text())
+        assert {**new, "created": ""} == {**old, "created": ""}
+        assert new["group"] and new["severity"] is not None and new["correction"]
+    again = synthesize(layout, cfg, jobs=1, progress=False)
+    assert all(r["status"] == "up_to_date" for r in again.done)
+
+
+#: ``clarity synth`` in a child whose ``AT``-th label record write kills the run with SIGKILL
+#: (the run's process, and the worker itself) just ``before`` or just ``after`` the record
+#: is written: the two moments a clip's file and its record can part.
+_KILLED_SYNTH = """
+import os, signal, sys
+from ngn_clarity import records
+from ngn_clarity.steps import synth as step
+from ngn_clarity.cli import main
+
+MAIN, AT, WHEN, n = os.getpid(), int(sys.argv[1]), sys.argv[2], [0]
+real = records.write_record
+
+def kill():
+    os.kill(MAIN, signal.SIGKILL)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+def hooked(layout, record):
+    n[0] += 1
+    if WHEN == "before" and n[0] == AT:
+        kill()
+    real(layout, record)
+    if WHEN == "after" and n[0] == AT:
+        kill()
+
+records.write_record = step.write_record = hooked
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_synth_killed_beside_a_record_write_then_rerun_equals_a_clean_synth(tmp_path, when):
+    import subprocess
+    import sys
+
+    args = ["synth", "--per-instrument", "1", "--seed", "4", "--jobs", "2", "-q"]
+    clean = tmp_path / "clean"
+    assert main([*args, "--data-dir", str(clean)]) == 0
+    data = tmp_path / "killed"
+    proc = subprocess.run([sys.executable, "-c", _KILLED_SYNTH, "4", when, *args,
+                           "--data-dir", str(data)], capture_output=True)
+    assert proc.returncode == -9, proc.stderr
+
+    def state(root):
+        wavs = {p.relative_to(root).as_posix(): digest(p) for p in root.rglob("*.wav")}
+        recs = {p.relative_to(root).as_posix(): {**json.loads(p.read_text()), "created": ""}
+                for p in (root / "records").rglob("*.json")}
+        return wavs, recs
+
+    assert 0 < len(state(data)[0]) < 10
+    again = subprocess.run([sys.executable, "-m", "ngn_clarity.cli", *args, "--data-dir",
+                            str(data)], capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert state(data) == state(clean)

@@ -21,17 +21,19 @@ import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import soundfile as sf
 
 from . import settings
-from .checks import content_problem
+from .checks import Tally, content_problem, too_short
 from .errors import AudioError, DiskFullError, output_error
 from .fsutil import atomic_path, os_reason
 
-__all__ = ["AUDIO_EXTENSIONS", "AudioError", "AudioInfo", "encode_wav", "info",
-           "is_audio_name", "read", "read_usable", "write"]
+__all__ = ["AUDIO_EXTENSIONS", "BLOCK_FRAMES", "AudioError", "AudioInfo", "blocks",
+           "check_usable", "encode_wav", "info", "is_audio_name", "read", "read_usable",
+           "write"]
 
 #: Extensions the pipeline reads (lower case, with the dot).
 AUDIO_EXTENSIONS: tuple[str, ...] = (".wav", ".flac", ".aif", ".aiff", ".ogg", ".mp3")
@@ -211,10 +213,44 @@ def read(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     return data, int(sr)
 
 
+#: Frames per block when a file is read in blocks (about 24 s at 44.1 kHz; 4 MB a channel).
+BLOCK_FRAMES = 1 << 20
+
+
+def blocks(path: str | os.PathLike, frames: int | None = None) -> Iterator[np.ndarray]:
+    """Decode a file ``frames`` (default :data:`BLOCK_FRAMES`) at a time: ``float32``
+    blocks of shape ``(n, channels)``, in order; :class:`AudioError` as :func:`read`."""
+    i = info(path)
+    try:
+        with sf.SoundFile(i.path) as f:
+            while True:
+                block = f.read(frames or BLOCK_FRAMES, dtype="float32", always_2d=True)
+                if not len(block):
+                    return
+                yield block
+    except (sf.SoundFileError, RuntimeError, OSError) as e:
+        raise _open_error(Path(i.path), e) from None
+
+
+def check_usable(path: str | os.PathLike, frames: int | None = None) -> AudioInfo:
+    """What :func:`read_usable` checks, in the memory of one block (:func:`blocks`); the
+    file's header facts, or :class:`AudioError` with the same reason."""
+    i = info(path)
+    tally, n = Tally(), 0
+    for block in blocks(path, frames):
+        tally.add(block)
+        n += len(block)
+    problem = tally.problem() or too_short(n, i.sample_rate)
+    if problem:
+        raise AudioError(path, problem)
+    return i
+
+
 def read_usable(path: str | os.PathLike) -> tuple[np.ndarray, int]:
-    """:func:`read`, and also raise :class:`AudioError` for NaN/Inf samples or digital silence."""
+    """:func:`read`, and also raise :class:`AudioError` for NaN/Inf samples, digital silence
+    or a clip too short to use (the reasons and order of the run's checks)."""
     samples, sr = read(path)
-    problem = content_problem(samples)
+    problem = content_problem(samples) or too_short(samples, sr)
     if problem:
         raise AudioError(path, problem)
     return samples, sr

@@ -11,7 +11,9 @@ label record and decides its labels, then checks what needs no decoding:
 * a **corrupt label record** refuses its clip (it is never relabelled from its name);
 * a **flawed clip that names no flaw** of its instrument is refused;
 * the **same content in gold and flawed** refuses both copies (one of them is mislabelled);
-* warnings: non-canonical names, a gold clip with a flawed name, duplicates within a subset.
+* warnings: non-canonical names, a gold clip with a flawed name, duplicates within a subset;
+  copies share one split group (and so do the flawed clips made from them), so no copy is
+  on both sides of a cross-validation split.
 
 A refused clip (``Entry.refusal``) is in no table; every step reports it once.
 """
@@ -42,12 +44,22 @@ class Entry:
     refusal: str | None = None
     """Why the clip is left out before any work (None: it goes on)."""
     warnings: list[str] = field(default_factory=list)
+    shared_group: str | None = None
+    """The group this clip's own group is merged into, because a clip of it has the same
+    content as a clip of that one (see :func:`scan`)."""
 
     @property
-    def group(self) -> str:
+    def own_group(self) -> str:
+        """The split group its record (or its path) gives."""
         if self.record is not None:
             return self.record.group_id
         return f"{self.clip.instrument}/{Path(self.clip.rel).with_suffix('').as_posix()}"
+
+    @property
+    def group(self) -> str:
+        """Its split group: :attr:`own_group`, merged with every group holding a clip of
+        the same content (so no copy is ever on both sides of a split)."""
+        return self.shared_group or self.own_group
 
     @property
     def rel_source(self) -> str:
@@ -63,6 +75,8 @@ class Catalog:
     """Paths under raw/ that are not clips (hidden, stray, not audio), with the reason."""
     hashed: int = 0
     """Files read to hash them in this scan (0 on a re-run with nothing changed)."""
+    duplicates: int = 0
+    """Clips with the same content as an earlier clip of the same subset."""
 
     @property
     def usable(self) -> list[Entry]:
@@ -96,7 +110,7 @@ def scan(layout: Layout) -> Catalog:
     if layout.cache.parent.is_dir():
         hashes.save()
     _check_outputs(layout, cat.entries)
-    _check_duplicates(cat.entries)
+    cat.duplicates = _check_duplicates(cat.entries)
     return cat
 
 
@@ -152,11 +166,21 @@ def _check_outputs(layout: Layout, entries: list[Entry]) -> None:
                        f"row: rename one")
 
 
-def _check_duplicates(entries: list[Entry]) -> None:
+def _check_duplicates(entries: list[Entry]) -> int:
+    """Refuse content that is both gold and flawed; merge the split groups of copies within a
+    subset (and so their flawed children's). Returns how many clips are copies."""
     by_hash: dict[str, list[Entry]] = defaultdict(list)
     for e in entries:
         if e.sha256 and e.refusal is None:
             by_hash[e.sha256].append(e)
+    merged: dict[str, str] = {}
+
+    def root(group: str) -> str:
+        while merged.get(group, group) != group:
+            group = merged[group]
+        return group
+
+    copies = 0
     for same in by_hash.values():
         if len(same) < 2:
             continue
@@ -165,6 +189,16 @@ def _check_duplicates(entries: list[Entry]) -> None:
                 others = ", ".join(o.rel_source for o in same if o is not e)
                 _refuse(e, f"same content in gold and flawed ({others}): one of them is "
                            f"mislabelled; remove it")
-        else:
-            for e in same[1:]:
-                e.warnings.append(f"duplicate content: same as {same[0].rel_source}")
+            continue
+        copies += len(same) - 1
+        for e in same[1:]:
+            e.warnings.append(f"duplicate content: same as {same[0].rel_source} (one split "
+                              f"group)")
+        roots = sorted({root(e.own_group) for e in same})
+        for r in roots[1:]:
+            merged[r] = roots[0]
+    if merged:
+        for e in entries:
+            if root(e.own_group) != e.own_group:
+                e.shared_group = root(e.own_group)
+    return copies

@@ -60,6 +60,35 @@ class Verdict:
         return cls(False, (("error", reason),))
 
 
+@dataclass
+class Tally:
+    """What :func:`content_problem` judges, gathered block by block (a long file is checked
+    without being held whole)."""
+
+    values: int = 0
+    nonfinite: int = 0
+    peak: float = 0.0
+
+    def add(self, samples: np.ndarray) -> "Tally":
+        self.values += samples.size
+        finite = np.isfinite(samples)
+        bad = int(samples.size - np.count_nonzero(finite))
+        self.nonfinite += bad
+        kept = samples[finite] if bad else samples
+        if kept.size:
+            self.peak = max(self.peak, float(np.max(np.abs(kept))))
+        return self
+
+    def problem(self) -> str | None:
+        if self.values == 0:
+            return "no audio frames (empty data)"
+        if self.nonfinite:
+            return f"{self.nonfinite} non-finite sample(s) (NaN/Inf)"
+        if self.peak <= settings.SILENCE_PEAK:
+            return "digital silence (peak at or below -120 dBFS)"
+        return None
+
+
 def content_problem(samples: np.ndarray) -> str | None:
     """One-line reason why decoded samples cannot be used, or None if they can.
 
@@ -74,16 +103,23 @@ def content_problem(samples: np.ndarray) -> str | None:
         Non-finite samples (NaN/Inf) or digital silence (peak at or below
         ``settings.SILENCE_PEAK``); None for usable samples.
     """
-    if samples.size == 0:
-        return "no audio frames (empty data)"
-    finite = np.isfinite(samples)
-    if not finite.all():
-        bad = int(samples.size - np.count_nonzero(finite))
-        return f"{bad} non-finite sample(s) (NaN/Inf)"
-    peak = float(np.max(np.abs(samples)))
-    if peak <= settings.SILENCE_PEAK:
-        return "digital silence (peak at or below -120 dBFS)"
-    return None
+    return Tally().add(samples).problem()
+
+
+def too_short(samples: np.ndarray | int, sample_rate: int) -> str | None:
+    """The reason a clip (its samples, or its number of frames) is too short to use (under
+    ``settings.MIN_DURATION_S``), or None.
+
+    Checked right after :func:`content_problem` everywhere (run, validate, loudness, predict,
+    import), so a one-sample click gets this reason, not "silent" from the loudness gate.
+    """
+    frames = samples if isinstance(samples, int) else samples.shape[0]
+    duration = frames / sample_rate
+    if duration >= settings.MIN_DURATION_S:
+        return None
+    shown = f"{duration:.3f} s" if duration >= 0.001 else \
+        f"{frames} sample frame{'s' if frames != 1 else ''}, {duration * 1000:.2f} ms"
+    return f"too short ({shown} < {settings.MIN_DURATION_S} s)"
 
 
 def clipped_runs(samples: np.ndarray, level: float = settings.CLIP_LEVEL,
@@ -149,12 +185,10 @@ def audio_checks(samples: np.ndarray, sample_rate: int) -> Verdict:
     Verdict
         Unusable with the first error found, or usable with its warnings.
     """
-    problem = content_problem(samples)
+    problem = content_problem(samples) or too_short(samples, sample_rate)
     if problem:
         return Verdict.refuse(problem)
     duration = samples.shape[0] / sample_rate
-    if duration < settings.MIN_DURATION_S:
-        return Verdict.refuse(f"too short ({duration:.3f} s < {settings.MIN_DURATION_S} s)")
     audible = audible_fraction(samples, sample_rate)
     if audible < settings.MIN_AUDIBLE_ENERGY_FRACTION:
         return Verdict.refuse(f"no audible content: {100 * (1 - audible):.1f} % of the energy "

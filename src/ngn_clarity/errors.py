@@ -14,6 +14,7 @@
       DataDirError               no data folder where one is needed
       BusyError                  the data folder is locked by another writing command
       ModelError                 no (usable) trained model
+      SchedulerError             a Dask scheduler that cannot be reached
 
 The CLI prints ``reason`` and exits 2 for :class:`SettingsError`, 1 for the others; any other
 exception is a bug and keeps its traceback. Subclasses of ``ValueError`` where callers used
@@ -89,6 +90,10 @@ class BusyError(ClarityError):
 
 class ModelError(ClarityError):
     """No trained model, or one that cannot be loaded."""
+
+
+class SchedulerError(ClarityError):
+    """A Dask scheduler that does not answer, or an address that is not one."""
 
 
 def output_error(e: OSError, path: str | os.PathLike, doing: str = "writing") -> OutputError:

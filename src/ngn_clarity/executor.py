@@ -16,11 +16,15 @@ import contextlib
 import ctypes
 import os
 import signal
+import socket
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterator, Sequence
 
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
+
+from .errors import SchedulerError
+from .settings import Scheduler
 
 #: At most this many tasks per worker are in flight; the rest wait (bounded memory).
 _IN_FLIGHT_PER_WORKER = 16
@@ -62,11 +66,14 @@ def progress_bar(total: int, desc: str, show: bool = True, unit: str = "clip") -
 
 
 def run_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, jobs: int | None = None,
-              scheduler: str | None = None) -> Iterator[tuple[int, Any]]:
+              scheduler: str | Scheduler | None = None) -> Iterator[tuple[int, Any]]:
     """Yield ``(index, fn(items[index]))`` for every item, in completion order.
 
-    ``scheduler`` (``tcp://host:port``) sends the tasks to a Dask distributed cluster;
-    otherwise ``jobs`` > 1 uses a local process pool and ``jobs`` <= 1 runs them here.
+    ``scheduler`` (``tcp://host:port``, or a :class:`~ngn_clarity.settings.Scheduler` with
+    its timeout) sends the tasks to a Dask distributed cluster; otherwise ``jobs`` > 1 uses
+    a local process pool of at most one worker per item, and ``jobs`` <= 1 runs them here.
+    A scheduler that does not answer raises :class:`SchedulerError` (one line: the address
+    and what failed).
     """
     if not items:
         return
@@ -95,10 +102,46 @@ def run_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, jobs: int | Non
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _dask(fn: Callable[[Any], Any], items: Sequence[Any], scheduler: str):
-    from distributed import Client, as_completed
+def _probe(address: str, timeout_s: float) -> str:
+    """What a plain TCP connection to the scheduler's host and port says (the reason a
+    Dask client only reports as a time-out)."""
+    rest = address.partition("://")[2] or address
+    host, _, port = rest.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            return "the port is open but no Dask scheduler answered on it"
+    except socket.gaierror:
+        return f"host {host} not found"
+    except ConnectionRefusedError:
+        return "connection refused (nothing listens on that port)"
+    except TimeoutError:
+        return "no answer"
+    except (OSError, ValueError) as e:
+        return getattr(e, "strerror", None) or str(e)
 
-    with Client(scheduler) as client:  # as_completed needs it as the default client
+
+def connect(scheduler: str | Scheduler) -> Any:
+    """A Dask client of ``scheduler``; :class:`SchedulerError` if it does not answer within
+    its timeout, or the address is not a scheduler's."""
+    from distributed import Client
+
+    where = scheduler if isinstance(scheduler, Scheduler) else Scheduler(scheduler)
+    try:
+        return Client(where.address, timeout=where.timeout_s)
+    except (OSError, TimeoutError):
+        why = _probe(where.address, min(where.timeout_s, 2.0) or 0.1)
+        raise SchedulerError(
+            f"cannot reach the Dask scheduler at {where.address}: {why} (waited "
+            f"{where.timeout_s:g} s; is it running there? --scheduler-timeout waits "
+            f"longer)") from None
+    except ValueError as e:
+        raise SchedulerError(f"{where.address} is not a Dask scheduler address: {e}") from None
+
+
+def _dask(fn: Callable[[Any], Any], items: Sequence[Any], scheduler: str | Scheduler):
+    from distributed import as_completed
+
+    with connect(scheduler) as client:  # as_completed needs it as the default client
         futures = client.map(fn, list(items), pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         for fut in as_completed(futures):

@@ -296,18 +296,28 @@ def copy_no_clobber(src: str | os.PathLike | None, dest: str | os.PathLike,
             tmp.unlink()
 
 
-def walk_files(root: str | os.PathLike, skipped: list[Finding] | None = None) -> Iterator[Path]:
+def walk_files(root: str | os.PathLike, skipped: list[Finding] | None = None,
+               file_suffixes: tuple[str, ...] = ()) -> Iterator[Path]:
     """Yield regular files below ``root`` in sorted order, following links safely.
 
     Hidden entries (names starting with ".") are reported, not walked, except this package's
     own temporary files, which are not the user's business. Symbolic links to files are
     yielded; links to folders are followed once (a folder reached twice is not walked again);
     dangling links, link loops and anything that is not a regular file (FIFO, socket,
-    device) are reported to ``skipped`` with the reason.
+    device) are reported to ``skipped`` with the reason, and so is a folder named like a
+    file (its name ends in one of ``file_suffixes``, e.g. ``kick.wav/``) that holds no file.
     """
     root = Path(root)
     seen: set[tuple[int, int]] = set()
     sink = skipped if skipped is not None else []
+
+    def visit_named(folder: Path) -> Iterator[Path]:
+        found = 0
+        for path in visit(folder):
+            found += 1
+            yield path
+        if not found and folder.suffix.lower() in file_suffixes:
+            sink.append(Finding(str(folder), "is a directory, not an audio file"))
 
     def visit(folder: Path) -> Iterator[Path]:
         try:
@@ -326,29 +336,35 @@ def walk_files(root: str | os.PathLike, skipped: list[Finding] | None = None) ->
             sink.append(Finding(str(folder), os_reason(e)))
             return
         for entry in entries:
-            path = Path(entry.path)
-            if entry.name.startswith("."):
-                if not is_own_temporary(entry.name):
-                    sink.append(Finding(str(path), "hidden file or folder (name starts with '.')"))
-                continue
-            try:
-                is_dir = entry.is_dir(follow_symlinks=True)
-                is_file = entry.is_file(follow_symlinks=True)
-                if entry.is_symlink():
-                    os.stat(path)  # raises for loops and dangling links
-            except OSError as e:
-                sink.append(Finding(str(path), os_reason(e)))
-                continue
-            if is_dir:
-                yield from visit(path)
-            elif is_file:
-                yield path
-            elif entry.is_symlink():
-                sink.append(Finding(str(path), "symbolic link to nothing usable"))
-            else:
-                sink.append(Finding(str(path), "not a regular file"))
+            kind = _kind(entry, sink)
+            if kind == "dir":
+                yield from visit_named(Path(entry.path))
+            elif kind == "file":
+                yield Path(entry.path)
 
     yield from visit(root)
+
+
+def _kind(entry: os.DirEntry, sink: list[Finding]) -> str | None:
+    """``"dir"`` or ``"file"`` (links followed), else None with the reason in ``sink``."""
+    path = Path(entry.path)
+    if entry.name.startswith("."):
+        if not is_own_temporary(entry.name):
+            sink.append(Finding(str(path), "hidden file or folder (name starts with '.')"))
+        return None
+    try:
+        is_dir = entry.is_dir(follow_symlinks=True)
+        is_file = entry.is_file(follow_symlinks=True)
+        if entry.is_symlink():
+            os.stat(path)  # raises for loops and dangling links
+    except OSError as e:
+        sink.append(Finding(str(path), os_reason(e)))
+        return None
+    if is_dir or is_file:
+        return "dir" if is_dir else "file"
+    sink.append(Finding(str(path), "symbolic link to nothing usable" if entry.is_symlink()
+                        else "not a regular file"))
+    return None
 
 
 def os_reason(e: OSError) -> str:

@@ -7,7 +7,7 @@
       suno_generation_config.json     Suno prompts                (dataset --prepare-suno)
       downloads/                      where Suno downloads land   (dataset --organize-flawed)
       raw/{gold,flawed}/<instrument>/ the clips (never modified)
-      records/{gold,flawed}/<instrument>/<file>.json
+      records/{gold,flawed}/<instrument>/<file>.json  (kick_001.wav.json)
                                       one label record per clip (origin, original name, flaw,
                                       engine parameters, correction...), joined into labels.csv
       processed/{gold,flawed}/<instrument>/   -18 LUFS copies      (normalize)
@@ -34,10 +34,21 @@ from pathlib import Path
 from typing import Iterator
 
 from . import settings, taxonomy
-from .audio import is_audio_name
+from .audio import AUDIO_EXTENSIONS, is_audio_name
 from .errors import DataDirError
 from .fsutil import DataLock, is_own_temporary, remove_stale_parts, walk_files
 from .outcome import Finding
+
+
+def _case_hint(top: str, rel: tuple[str, ...]) -> str:
+    """``; folder names are lower-case: rename ...`` when only the case is wrong."""
+    wanted = (taxonomy.SUBSETS, taxonomy.INSTRUMENTS)
+    for depth, (part, names) in enumerate(zip(rel[:-1], wanted)):
+        if part not in names and part.lower() in names:
+            where = "/".join((top, *rel[:depth]))
+            return (f" (folder names are lower-case: rename {where}/{part} to "
+                    f"{where}/{part.lower()})")
+    return ""
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
@@ -225,11 +236,12 @@ class Layout:
         sink = skipped if skipped is not None else []
         if not base.is_dir():
             return
-        for path in walk_files(base, sink):
+        for path in walk_files(base, sink, AUDIO_EXTENSIONS):
             rel = path.relative_to(base).parts
             if len(rel) < 3 or rel[0] not in taxonomy.SUBSETS \
                     or rel[1] not in taxonomy.INSTRUMENTS:
-                sink.append(Finding(str(path), f"not under {top}/<gold|flawed>/<instrument>/"))
+                sink.append(Finding(str(path), f"not under {top}/<gold|flawed>/<instrument>/"
+                                               f"{_case_hint(top, rel)}"))
                 continue
             if not is_audio_name(path):
                 ext = path.suffix or "no extension"

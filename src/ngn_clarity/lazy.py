@@ -11,7 +11,8 @@ Costs: seconds to import the module (the submodules the package uses) after nump
 5 fresh processes, Python 3.11, bytecode cached, on the 2-core machine of the benchmarks
 (with ``PYTHONDONTWRITEBYTECODE=1`` the same within 10 %: the site-packages' bytecode is
 already there). Anything cheaper than about 0.05 s is imported at the top (pedalboard 0.01,
-onnxruntime 0.04, soundfile 0.03, tqdm 0.06 when first, threadpoolctl, soxr, pyebur128).
+soundfile 0.03, tqdm 0.06 when first, threadpoolctl, soxr, pyebur128), except onnxruntime
+(0.04): ``run`` imports the report page, whose latency section can run the ONNX models.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ LAZY: dict[str, tuple[float, str]] = {
     "skl2onnx": (1.9, "exporting the models"),
     "onnxmltools": (1.75, "exporting a LightGBM model (its converter)"),
     "distributed": (0.23, "`--scheduler`: the Dask client"),
+    "onnxruntime": (0.04, "ONNX sessions of `predict`, `bench-onnx` and the report's short "
+                          "bench: not `run`, which imports the report page"),
     "tinysoundfont": (0.004, "SoundFont rendering of `synth`: cheap, but optional (installed "
                              "without its dependencies), so imported where it is used"),
 }

@@ -291,6 +291,56 @@ def hop_energies(samples: np.ndarray, sample_rate: int, *,
     return _run(x, int(sample_rate), x.shape[1] == 1 and mono_as_dual)[1]
 
 
+class HopMeter:
+    """:func:`hop_energies` and the integrated loudness of audio fed block by block, in the
+    memory of one block (a 1-hour stem is cut into clips without being held whole).
+
+    Blocks of any length give what one call on the whole audio gives: the state is fed in
+    the same 100 ms hops, the remainder carried to the next block.
+    """
+
+    def __init__(self, channels: int, sample_rate: int, *, mono_as_dual: bool = True):
+        self.sample_rate = int(sample_rate)
+        self.channels = int(channels)
+        self.frames = 0
+        self._state = _state(self.channels, self.sample_rate,
+                             self.channels == 1 and mono_as_dual)
+        self._hop = self.sample_rate * STEP_MS // 1000
+        self._carry = np.empty((0, self.channels), dtype=np.float32)
+        self._energies: list[float] = []
+
+    def add(self, block: np.ndarray) -> None:
+        """Feed the next ``(frames, channels)`` block (raises LoudnessError for NaN/Inf)."""
+        x = np.concatenate([self._carry, _as_frames(block)]) if len(self._carry) \
+            else _as_frames(block)
+        self.frames += len(x) - len(self._carry)
+        whole = len(x) // self._hop * self._hop
+        flat = np.ascontiguousarray(x[:whole]).reshape(-1)
+        step = self._hop * self.channels
+        for k in range(0, flat.size, step):
+            self._state.add_frames(flat[k:k + step], self._hop)
+            lufs = ebu.get_loudness_window(self._state, STEP_MS)
+            self._energies.append(10.0 ** ((lufs + 0.691) / 10.0) if math.isfinite(lufs)
+                                  else 0.0)
+        self._carry = x[whole:].copy()
+
+    def finish(self) -> tuple[np.ndarray, float | None]:
+        """(every hop's energy, the integrated loudness as :func:`measure` reads it, or None
+        when it is below the -70 LUFS absolute gate everywhere)."""
+        if len(self._carry):
+            self._state.add_frames(np.ascontiguousarray(self._carry).reshape(-1),
+                                   len(self._carry))
+            self._carry = self._carry[:0]
+        if self.frames < BLOCK_S * self.sample_rate:
+            window_ms = int(self.frames * 1000 // self.sample_rate)
+            integrated = ebu.get_loudness_window(self._state, window_ms) if window_ms > 0 \
+                else -math.inf
+        else:
+            integrated = ebu.get_loudness_global(self._state)
+        ok = math.isfinite(integrated) and integrated >= ABSOLUTE_GATE_LUFS
+        return np.asarray(self._energies), float(integrated) if ok else None
+
+
 def energy_to_lufs(energy: float) -> float:
     return -0.691 + 10.0 * math.log10(energy) if energy > 0 else -math.inf
 

@@ -6,6 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+def one_line(text: str) -> str:
+    """``text`` with every character that is not printable (a newline or tab in a file
+    name, a terminal escape) written as its escape, so one message stays one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 @dataclass(frozen=True)
 class Finding:
     """A path and the one-line reason a step says something about it.

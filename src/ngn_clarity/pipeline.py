@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import settings
+from . import settings, taxonomy
 from .audio import is_audio_name
 from .catalog import Catalog, no_audio, scan
 from .errors import DataDirError
@@ -36,7 +36,7 @@ from .gain import NormalizeSettings
 from .layout import Layout
 from .outcome import Finding, StepReport
 from .report.analyze import analyze
-from .settings import Flag, Instance, Interval, Options, Validated
+from .settings import Flag, Instance, Interval, Options, Scheduler, Validated
 from .steps.augment import AugmentSettings, augment
 from .steps.base import writing
 from .steps.ingest import organize_flawed
@@ -58,7 +58,7 @@ class RunSettings(Validated):
         Target loudness and output format of ``processed/``.
     jobs : int, optional
         Worker processes (None: every core).
-    scheduler : str, optional
+    scheduler : str or Scheduler, optional
         A Dask scheduler's address; the per-clip tasks run on its workers.
     force : bool
         Redo every clip's normalization and fingerprint, up to date or not.
@@ -69,7 +69,7 @@ class RunSettings(Validated):
     schema: str = DEFAULT_SCHEMA
     normalize: NormalizeSettings = field(default_factory=NormalizeSettings)
     jobs: int | None = None
-    scheduler: str | None = None
+    scheduler: str | Scheduler | None = None
     force: bool = False
     augment: int = 0
 
@@ -197,6 +197,10 @@ def _dataset_step(layout: Layout, cfg: RunSettings, jobs: int, progress: bool):
             ds.errors += aug.errors
             ds.notes += aug.notes
         catalog = scan(layout)
+        if catalog.duplicates:
+            ds.notes.append(f"{catalog.duplicates} clip(s) have the same content as another "
+                            f"clip: copies share one split group, so no copy is on both "
+                            f"sides of a cross-validation split (-v lists them)")
         for s in catalog.skipped:  # an audio file outside the layout was meant as a clip
             if is_audio_name(s.path):
                 ds.skip(s.path, f"left out: {s.reason}")
@@ -279,12 +283,14 @@ def _size(n: float) -> str:
 
 
 def _split(counts: dict[str, int]) -> str:
-    """"100 per instrument x 5 categories" when even, else the counts by instrument."""
+    """"100 per instrument x 5 categories" when every instrument has the same count, else
+    the counts by instrument and the instruments that have none."""
     values = set(counts.values())
-    if len(values) == 1:
-        n = len(counts)
-        return f"{values.pop()} per instrument x {n} categor{'y' if n == 1 else 'ies'}"
-    return ", ".join(f"{k} {v}" for k, v in counts.items())
+    missing = [i for i in taxonomy.INSTRUMENTS if not counts.get(i)]
+    if len(values) == 1 and not missing:
+        return f"{values.pop()} per instrument x {len(counts)} categories"
+    shown = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+    return shown + (f"; none of {', '.join(missing)}" if missing else "")
 
 
 def format_summary(s: Summary) -> str:

@@ -99,17 +99,24 @@ class Interval:
                                       else value < self.high)
         return lo_ok and hi_ok
 
+    def _show(self, v: float | None) -> str:
+        """An end as a user types it: integers in full (2**32 - 1, not 4.29497e+09)."""
+        assert v is not None
+        return str(int(v)) if self.kind is int else f"{v:g}"
+
     def describe(self) -> str:
         what = "an integer" if self.kind is int else "a number"
         if self.low is None and self.high is None:
             return what
         if self.high is None:
-            return f"{what} {'>=' if self.closed in ('both', 'left') else '>'} {self.low:g}"
+            return f"{what} {'>=' if self.closed in ('both', 'left') else '>'} " \
+                   f"{self._show(self.low)}"
         if self.low is None:
-            return f"{what} {'<=' if self.closed in ('both', 'right') else '<'} {self.high:g}"
+            return f"{what} {'<=' if self.closed in ('both', 'right') else '<'} " \
+                   f"{self._show(self.high)}"
         left = "[" if self.closed in ("both", "left") else "("
         right = "]" if self.closed in ("both", "right") else ")"
-        return f"{what} in {left}{self.low:g}, {self.high:g}{right}"
+        return f"{what} in {left}{self._show(self.low)}, {self._show(self.high)}{right}"
 
     def invalid(self) -> Any:
         """A value this interval refuses (below its low end, else above its high end)."""
@@ -272,9 +279,59 @@ class Validated:
                 check(f.name, getattr(self, f.name), self.constraints[f.name])
 
 
+#: How long a command waits for a Dask scheduler to answer before it gives up (s).
+SCHEDULER_TIMEOUT_S = 30.0
+#: The address schemes a Dask scheduler listens on (``http://`` is its dashboard, not it).
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "inproc")
+
+
+@dataclass(frozen=True)
+class DaskAddress:
+    """A Dask scheduler's address: ``[scheme://]HOST:PORT`` with a scheme Dask listens on."""
+
+    def accepts(self, value: Any) -> bool:
+        if not isinstance(value, str):
+            return False
+        scheme, sep, rest = value.partition("://")
+        if not sep:
+            scheme, rest = "tcp", value
+        if scheme == "inproc":
+            return bool(rest)
+        host, _, port = rest.rpartition(":")
+        return scheme in SCHEDULER_SCHEMES and bool(host) and port.isdigit() \
+            and 0 < int(port) < 65536
+
+    def describe(self) -> str:
+        return ("a Dask scheduler address, tcp://HOST:PORT (port 8786 by default; an "
+                "http:// address is its dashboard)")
+
+    def invalid(self) -> Any:
+        return "http://localhost:8787"
+
+
+@dataclass(frozen=True)
+class Scheduler(Validated):
+    """Where per-clip tasks run when not in local processes: a Dask scheduler.
+
+    Parameters
+    ----------
+    address : str
+        ``tcp://HOST:PORT`` (Dask's own forms: tls://, ws://, ...).
+    timeout_s : float
+        How long to wait for it to answer (``--scheduler-timeout``); then the command
+        says which address did not answer and why, and exits 1.
+    """
+
+    address: str = "tcp://127.0.0.1:8786"
+    timeout_s: float = SCHEDULER_TIMEOUT_S
+
+    constraints = {"address": DaskAddress(),
+                   "timeout_s": Interval(float, 0.0, 3600.0, closed="right")}
+
+
 #: Shared constraints, reused by every settings class that has such a field.
 JOBS_RANGE = (None, Interval(int, 1, 1024))
 TARGET_LUFS_RANGE = Interval(float, -70.0, 0.0, closed="neither")
 SEED_RANGE = Interval(int, 0, 2**32 - 1)
-#: ``tcp://HOST:PORT`` of a Dask scheduler, or None (any address Dask accepts).
-SCHEDULER = (None, Text())
+#: A Dask scheduler (its address, or a :class:`Scheduler` with a timeout), or None.
+SCHEDULER = (None, DaskAddress(), Instance(Scheduler))

@@ -40,6 +40,7 @@ from .features.extract import fingerprint_of, spectrum_of
 from .features.schema import Schema
 from .gain import NormalizeSettings, normalize_samples
 from .layout import Layout
+from .settings import Scheduler
 from .state import NormState, read_state, write_failed, write_output
 
 #: Part of every fingerprint cache key: bump when extraction code changes its numbers (or
@@ -308,8 +309,9 @@ def _fold(plan: Plan, done: Done, i: int, result: ClipResult) -> None:
         done.computed += 1
 
 
-def execute(plan: Plan, *, jobs: int | None = None, scheduler: str | None = None,
-            progress: bool = True, desc: str = "clips") -> Done:
+def execute(plan: Plan, *, jobs: int | None = None,
+            scheduler: str | Scheduler | None = None, progress: bool = True,
+            desc: str = "clips") -> Done:
     """Run the plan's tasks; fold their results into the plan (see :class:`Done`).
 
     Parameters
@@ -318,7 +320,7 @@ def execute(plan: Plan, *, jobs: int | None = None, scheduler: str | None = None
         From :meth:`Plan.make`.
     jobs : int, optional
         Worker processes (default: every core).
-    scheduler : str, optional
+    scheduler : str or Scheduler, optional
         A Dask scheduler's address; the tasks run on its workers.
     progress : bool
         Show a progress bar on a terminal.

@@ -8,7 +8,7 @@ from ..errors import SettingsError
 from ..layout import Layout
 from ..steps.augment import AugmentSettings, parse_severity
 from ..steps.dataset import augment_outcome
-from .runner import Console, jobs, scheduler, setting
+from .runner import Console, cluster, jobs, scheduler, setting
 
 
 def _severity(text: str) -> tuple[float, float]:
@@ -27,6 +27,9 @@ def options(p) -> None:
                    help=f"severity drawn uniformly in [LO, HI], 0 = mild but audible, "
                         f"1 = strong (default {lo:g},{hi:g})")
     setting(p, "--seed", AugmentSettings, "seed", "random seed")
+    p.add_argument("--replace", action="store_true",
+                   help="first remove the flawed clips augment made with another seed or "
+                        "severity range (or from an earlier version of their gold clip)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -36,8 +39,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, con: Console, layout: Layout) -> int:
-    cfg = AugmentSettings(per_gold=args.per_gold, severity=args.severity, seed=args.seed)
-    out = augment_outcome(layout, cfg, jobs=args.jobs, scheduler=args.scheduler,
+    cfg = AugmentSettings(per_gold=args.per_gold, severity=args.severity, seed=args.seed,
+                          replace=args.replace)
+    out = augment_outcome(layout, cfg, jobs=args.jobs, scheduler=cluster(args),
                           progress=not args.quiet)
     con.info(out.headline)
     assert out.report is not None

@@ -14,7 +14,8 @@ from ..steps import dataset
 from ..steps.augment import AugmentSettings
 from ..steps.ingest import IngestSettings
 from . import augment
-from .runner import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Console, jobs, scheduler, setting
+from .runner import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, Console, cluster, jobs, scheduler,
+                     setting)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -73,8 +74,9 @@ def show(con: Console, out: dataset.Outcome) -> None:
 def run(args: argparse.Namespace, con: Console, layout: Layout) -> int:
     ctx = dataset.DatasetRun(
         layout, args.source, IngestSettings(args.move, args.segment),
-        AugmentSettings(per_gold=args.per_gold, severity=args.severity, seed=args.seed),
-        jobs=args.jobs, scheduler=args.scheduler, progress=not args.quiet,
+        AugmentSettings(per_gold=args.per_gold, severity=args.severity, seed=args.seed,
+                        replace=args.replace),
+        jobs=args.jobs, scheduler=cluster(args), progress=not args.quiet,
         optional_sources=args.all)
     failed = False
     for out in dataset.run(_chosen(args), ctx):

@@ -13,7 +13,8 @@ from ..gain import NormalizeSettings, normalize_samples
 from ..layout import Layout
 from ..report.analyze import analyze
 from ..steps.tables import build_tables
-from .runner import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Console, jobs, per_file, scheduler
+from .runner import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, Console, cluster, jobs, per_file,
+                     scheduler)
 
 
 def schema_option(g, default: str = DEFAULT_SCHEMA) -> None:
@@ -75,7 +76,7 @@ def without_data(args: argparse.Namespace, con: Console) -> int | None:
 def run(args: argparse.Namespace, con: Console, layout: Layout) -> int:
     failed = False
     if args.extract or args.all:
-        res = build_tables(layout, args.schema, jobs=args.jobs, scheduler=args.scheduler,
+        res = build_tables(layout, args.schema, jobs=args.jobs, scheduler=cluster(args),
                            progress=not args.quiet)
         con.info(f"extract ({args.schema}): {res.rows} clip(s) -> {layout.features} "
                  f"({res.computed} analysed, {res.cached} from cache, "

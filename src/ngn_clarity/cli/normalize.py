@@ -8,8 +8,8 @@ from .. import settings
 from ..gain import NormalizeSettings
 from ..layout import Layout
 from ..steps.normalize import normalize, verify
-from .runner import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, Console, choice, jobs, scheduler,
-                     setting)
+from .runner import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, Console, choice, cluster, jobs,
+                     scheduler, setting)
 
 STEPS = ("create_dirs", "normalize", "verify")
 
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace, con: Console, layout: Layout) -> int:
         created = layout.init()
         con.info(f"create-dirs: {len(created)} folder(s) created under {layout.root}")
     if _wants(args, "normalize"):
-        res = normalize(layout, cfg, jobs=args.jobs, scheduler=args.scheduler,
+        res = normalize(layout, cfg, jobs=args.jobs, scheduler=cluster(args),
                         force=args.force, progress=not args.quiet)
         t = res.totals
         con.info(f"normalize: {t.normalized} normalized, {t.up_to_date} up to date, "

@@ -10,7 +10,7 @@ from ..pipeline import RunSettings, format_summary, run as run_pipeline
 from . import report
 from .features import schema_option
 from .normalize import target
-from .runner import EXIT_FAILED, EXIT_OK, Console, flag, jobs, scheduler, setting
+from .runner import EXIT_FAILED, EXIT_OK, Console, cluster, flag, jobs, scheduler, setting
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -41,6 +41,6 @@ def pipeline(con: Console, layout: Layout, cfg: RunSettings, progress: bool) -> 
 
 def run(args: argparse.Namespace, con: Console, layout: Layout) -> int:
     cfg = RunSettings(schema=args.schema, normalize=NormalizeSettings(target_lufs=args.target_lufs),
-                      jobs=args.jobs, scheduler=args.scheduler, force=args.force,
+                      jobs=args.jobs, scheduler=cluster(args), force=args.force,
                       augment=args.augment)
     return pipeline(con, layout, cfg, progress=not args.quiet)

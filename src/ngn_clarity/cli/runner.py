@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from types import ModuleType
 from typing import Any, Callable, Sequence
@@ -19,7 +20,7 @@ from typing import Any, Callable, Sequence
 from .. import settings
 from ..errors import ClarityError, SettingsError
 from ..layout import Layout
-from ..outcome import StepReport
+from ..outcome import StepReport, one_line
 from .registry import Command
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -37,18 +38,19 @@ class Console:
 
     def detail(self, msg: str) -> None:
         if self.verbosity >= 1:
-            print(msg, flush=True)
+            print(one_line(msg), flush=True)
 
     def problem(self, msg: str) -> None:
-        print(msg, file=sys.stderr, flush=True)
+        """One line on stderr (a newline in a file name is written ``\\n``)."""
+        print(one_line(msg), file=sys.stderr, flush=True)
 
     def report(self, rep: StepReport) -> None:
         """A step's files (``-v``), notes, warnings (``-v``, else their count), skipped files
-        and errors (stderr)."""
+        and errors (stderr), one line each."""
         for d in rep.done:
             self.detail("  " + "  ".join(f"{k}={v}" for k, v in d.items()))
         for note in rep.notes:
-            self.info(f"  note: {note}")
+            self.info(one_line(f"  note: {note}"))
         for w in rep.warnings:
             self.detail(f"  warning {w.path}: {w.reason}")
         if rep.warnings and self.verbosity < 1:
@@ -124,10 +126,29 @@ def jobs(g) -> None:
                    metavar="N", help="worker processes (default: all cores)")
 
 
+def _address(text: str) -> str:
+    try:
+        settings.check("scheduler", text, settings.DaskAddress())
+    except SettingsError as e:
+        raise argparse.ArgumentTypeError(e.reason) from None
+    return text
+
+
 def scheduler(g) -> None:
-    g.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+    """``--scheduler`` and ``--scheduler-timeout`` (read them with :func:`cluster`)."""
+    g.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None, type=_address,
                    help="run the per-clip tasks on this Dask scheduler's workers (they must "
                         "see the same data path)")
+    setting(g, "--scheduler-timeout", settings.Scheduler, "timeout_s",
+            "with --scheduler: seconds to wait for it to answer before giving up",
+            metavar="SECONDS", dest="scheduler_timeout")
+
+
+def cluster(args: argparse.Namespace) -> settings.Scheduler | None:
+    """The Dask scheduler ``--scheduler`` and ``--scheduler-timeout`` name, or None."""
+    if not args.scheduler:
+        return None
+    return settings.Scheduler(args.scheduler, args.scheduler_timeout)
 
 
 def common(p: argparse.ArgumentParser, command: Command) -> None:
@@ -178,9 +199,20 @@ def in_data_folder(layout: Layout, create: bool = False, wait: bool = False):
     return layout.lock(wait=wait)
 
 
+def warn_jobs(con: Console, asked: int | None) -> None:
+    """One line when ``--jobs`` asks for more workers than there are cores (workers are
+    capped at one per clip; past the core count they only add memory)."""
+    cores = os.cpu_count() or 1
+    if asked is not None and asked > cores:
+        con.problem(f"warning: --jobs {asked} is more than the {cores} CPU core(s) here: at "
+                    f"most one worker per clip is started, and each one past {cores} only "
+                    f"adds memory (about 50 MB), not speed")
+
+
 def execute(command: Command, module: ModuleType, args: argparse.Namespace) -> int:
     """The skeleton every command runs in (see the module doc)."""
     con = console(args)
+    warn_jobs(con, getattr(args, "jobs", None))
     without = getattr(module, "without_data", None)
     if without is not None and (code := without(args, con)) is not None:
         return code
@@ -204,5 +236,5 @@ def guarded(prog: str, call: Callable[[], int]) -> int:
         return EXIT_USAGE
     except ClarityError as e:
         msg = e.reason if not e.path or e.path in e.reason else f"{e.path}: {e.reason}"
-        print(msg, file=sys.stderr)
+        print(one_line(msg), file=sys.stderr)
         return EXIT_FAILED

@@ -138,18 +138,58 @@ def load_reference(folder: Path) -> Reference:
                      meta.get("origin", {}))
 
 
+#: What ``predict``, ``export-onnx`` and the report read from the card.
+CARD_FIELDS = ("schema", "inputs", "classes", "corrections", "calibration")
+#: How to make a damaged file of the set again.
+REMAKE = {"classifier.onnx": "`clarity export-onnx` or `clarity train`",
+          "regressor.onnx": "`clarity export-onnx` or `clarity train`"}
+
+
 def _missing(layout: Layout, e: Exception, hint: str | None = None) -> ModelError:
     why = hint if hint is not None else f" ({getattr(e, 'strerror', None) or e})"
     return ModelError(f"no trained model in {layout.models}: run `clarity train` first{why}")
 
 
+def damaged(layout: Layout, name: str) -> ModelError:
+    """The one line for a file of the model set that is missing or cannot be read."""
+    path = layout.models / name
+    what = "is damaged" if path.exists() else "is missing"
+    return ModelError(f"{path} {what} (run {REMAKE.get(name, '`clarity train`')})", path)
+
+
 def read_card(layout: Layout, hint: str | None = None) -> dict[str, Any]:
-    """The current model card; :class:`ModelError` (ending in ``hint``, else the OS's
-    reason) when there is no trained model."""
+    """The current model card; :class:`ModelError` ending in ``hint`` (else the OS's
+    reason) when there is no trained model, naming the card when it is missing or damaged
+    in a model set that exists."""
+    if not layout.models.is_dir():
+        raise _missing(layout, FileNotFoundError(2, "no such folder"), hint)
     try:
-        return json.loads((layout.models / CARD).read_text())
-    except (OSError, ValueError) as e:
-        raise _missing(layout, e, hint) from None
+        card = json.loads((layout.models / CARD).read_text())
+    except (OSError, ValueError):
+        raise damaged(layout, CARD) from None
+    if not isinstance(card, dict) or not all(k in card for k in CARD_FIELDS):
+        raise damaged(layout, CARD)
+    return card
+
+
+def problems(layout: Layout) -> list[str]:
+    """What is wrong with the current model set (empty: nothing, or no model at all): each
+    JSON file that is missing or unreadable, each ONNX file its card names that is gone."""
+    if not layout.models.is_dir():
+        return []
+    out = []
+    for name in (CARD, "metrics.json"):
+        try:
+            if not isinstance(json.loads((layout.models / name).read_text()), dict):
+                raise ValueError(name)
+        except (OSError, ValueError):
+            out.append(damaged(layout, name).reason)
+    try:
+        onnx = read_card(layout).get("onnx") or {}
+    except ModelError:
+        return out
+    return out + [damaged(layout, f).reason for f in onnx.values()
+                  if not (layout.models / f).is_file()]
 
 
 def save(out: Path, trained: Trained) -> None:
@@ -168,11 +208,13 @@ def load(layout: Layout) -> tuple[dict[str, Any], Any, Any]:
     import joblib
 
     card, out = read_card(layout), layout.models
-    try:
-        return (card, joblib.load(out / "classifier.joblib"),
-                joblib.load(out / "regressor.joblib") if card.get("corrections") else None)
-    except (OSError, ValueError) as e:
-        raise _missing(layout, e) from None
+    loaded = []
+    for name in ("classifier.joblib", "regressor.joblib")[:2 if card["corrections"] else 1]:
+        try:
+            loaded.append(joblib.load(out / name))
+        except Exception:  # noqa: BLE001 - a truncated pickle raises anything: EOFError, ...
+            raise damaged(layout, name) from None
+    return card, loaded[0], loaded[1] if len(loaded) > 1 else None
 
 
 def load_trained(layout: Layout) -> tuple[dict[str, Any], Trained]:

@@ -94,15 +94,9 @@ def _latency(run: Callable[[int], Any], rows: np.ndarray, warmup: int) -> Latenc
     return Latency(**q, mean_ms=round(float(lat.mean()) * 1e3, 4))
 
 
-def bench_onnx(layout: Layout, s: BenchSettings | None = None) -> BenchResult:
-    """Single-row latency (p50/p99/p99.9 over ``calls``) and batch throughput; written to
-    ``models/onnx_bench.json`` (a new model version with everything else kept)."""
-    s = s or BenchSettings()
-    layout.require()
-    models = OnnxModels(layout, threads=1)
-    # real fingerprints of the model's schema (from the feature cache), not random numbers
-    table = build_tables(layout, models.card["schema"], progress=False, write=False).table
-    x = design_matrix(table, models.feature_names)
+def measure(models: OnnxModels, x: np.ndarray, s: BenchSettings) -> BenchResult:
+    """Single-row latency (p50/p99/p99.9 over ``s.calls`` rows drawn from ``x``) and batch
+    throughput of ``models``; writes nothing."""
     rng = np.random.default_rng(0)
     rows = rng.integers(0, len(x), s.calls)
     result = BenchResult(s.calls, s.batch, 1)
@@ -120,6 +114,18 @@ def bench_onnx(layout: Layout, s: BenchSettings | None = None) -> BenchResult:
         models.classify(xb)
         models.corrections(xb)
     result.batch_rows_per_s = round(reps * s.batch / (time.perf_counter() - t0), 1)
+    return result
+
+
+def bench_onnx(layout: Layout, s: BenchSettings | None = None) -> BenchResult:
+    """Single-row latency (p50/p99/p99.9 over ``calls``) and batch throughput; written to
+    ``models/onnx_bench.json`` (a new model version with everything else kept)."""
+    s = s or BenchSettings()
+    layout.require()
+    models = OnnxModels(layout, threads=1)
+    # real fingerprints of the model's schema (from the feature cache), not random numbers
+    table = build_tables(layout, models.card["schema"], progress=False, write=False).table
+    result = measure(models, design_matrix(table, models.feature_names), s)
     with layout.lock():
         publish(layout, lambda out: atomic_write_json(out / "onnx_bench.json",
                                                       result.to_dict()),

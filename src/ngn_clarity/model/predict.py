@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 
 from .. import audio, settings, taxonomy
 from ..corrections import CORRECTIONS_FOR_FLAW
@@ -22,12 +21,14 @@ from ..errors import AudioError, LoudnessError, ModelError
 from ..features.extract import fingerprint
 from ..gain import NormalizeSettings, normalize_samples
 from ..layout import Layout
-from .artifacts import INPUT, read_card
+from .artifacts import INPUT, damaged, read_card
 
 
 def session(model: bytes | str, threads: int = 1):
     """An onnxruntime session of a graph (bytes or path): CPU, ``threads`` threads, errors
     only in the log."""
+    import onnxruntime as ort
+
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
@@ -50,8 +51,12 @@ class OnnxModels:
         self.card = read_card(layout, hint=" (it exports the ONNX models)")
         if "onnx" not in self.card:
             raise ModelError(f"no ONNX models in {layout.models}: run `clarity export-onnx`")
-        self.sessions = {name: session(str(layout.models / file), threads)
-                         for name, file in self.card["onnx"].items()}
+        self.sessions = {}
+        for name, file in self.card["onnx"].items():
+            try:
+                self.sessions[name] = session(str(layout.models / file), threads)
+            except Exception:  # noqa: BLE001 - onnxruntime's errors (InvalidProtobuf, ...)
+                raise damaged(layout, file) from None
 
     @property
     def feature_names(self) -> list[str]:

@@ -17,6 +17,9 @@ import numpy as np
 from .. import taxonomy
 from ..fsutil import atomic_path
 
+#: The spectra show this many dB below their highest band.
+SPECTRUM_RANGE_DB = 75.0
+
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173")
 
@@ -50,6 +53,8 @@ def save_png(fig, dest: Path, dpi: int = 80) -> None:
 
 def standardize(x: np.ndarray) -> np.ndarray:
     """Each column minus its mean over its standard deviation (constant columns: 1)."""
+    if len(x) == 0:  # no clip: nothing to scale (numpy would warn)
+        return x
     std = x.std(axis=0)
     return (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
 
@@ -146,7 +151,8 @@ def spectra(part, cols: list[str], freqs: np.ndarray, inst: str):
                     label=f"{flaw} median ({len(bad)})")
     ax.set_xscale("log")
     ax.set_xlim(25, 20000)
-    ax.set_ylim(float(np.nanmin(lo)) - 40, float(np.nanmax(hi)) + 5)
+    top = float(np.nanmax(hi)) + 5  # the top 75 dB: what a flaw moves, not the floor
+    ax.set_ylim(max(float(np.nanmin(lo)) - 10, top - SPECTRUM_RANGE_DB), top)
     ax.set_xlabel("Hz (1/3-octave bands)")
     ax.set_ylabel("dB re total power")
     ax.set_title(f"{inst}: what each flaw does to the long-term spectrum")
@@ -219,8 +225,9 @@ def confusion(labels: list[str], matrix: list[list[int]], accuracy: float, title
             ax.text(j, i, f"{int(v)}", ha="center", va="center", fontsize=7,
                     color="white" if rows[i, j] > 0.5 else "black")
     ax.set_xlabel("predicted")
-    ax.set_ylabel("true (each row sums to 1)")
-    ax.set_title(f"flaw type, out-of-fold: accuracy {accuracy:.3f}\n{title}", fontsize=9)
+    ax.set_ylabel("true")
+    ax.set_title(f"flaw type, out-of-fold: accuracy {accuracy:.3f}\n{title}\ncolour: share "
+                 f"of the true class (each row sums to 1); numbers: clips", fontsize=9)
     fig.tight_layout()
     return fig
 

@@ -36,6 +36,11 @@ from .. import __version__, settings, taxonomy
 from ..features.tables import load_training_table
 from ..fsutil import atomic_write_text
 from ..layout import Layout
+from ..errors import ClarityError
+from ..model import artifacts
+from ..model.bench import GOAL_P99_MS, SEED_P99_MS, BenchSettings, measure
+from ..model.evaluate import design_matrix
+from ..model.predict import OnnxModels
 from . import figures
 from . import fix as fix_section
 from . import reference
@@ -75,6 +80,7 @@ def _shown(data: Any) -> Any:
 
 def _digest(layout: Layout) -> str:
     h = hashlib.sha256(__version__.encode())
+    h.update(json.dumps(artifacts.problems(layout)).encode())
     for rel in INPUTS:
         h.update(rel.encode())
         data = _read_json(layout.root / rel)
@@ -119,9 +125,22 @@ def _dataset(layout: Layout) -> str:
              f"{m['durations_s']['flawed'][inst]:.0f}"] for inst in taxonomy.INSTRUMENTS]
     out += ["<h3>Durations, rates, channels</h3>",
             _table(["instrument", "gold seconds", "flawed seconds"], durs),
-            f"<p>Sample rates: {_e(m['sample_rates'])}; channels: {_e(m['channels'])}; "
-            f"total {m['summary']['total_duration_s']:.0f} s.</p>"]
+            f"<p>Sample rates: {_e(_counted(m['sample_rates'], ' Hz'))}; channels: "
+            f"{_e(_counted(m['channels'], ' channel(s)', _CHANNELS))}; total "
+            f"{m['summary']['total_duration_s']:.0f} s.</p>"]
     return "\n".join(out + _left_out(layout, m) + _loudness(layout))
+
+
+_CHANNELS = {"1": "mono", "2": "stereo"}
+
+
+def _counted(counts: dict[str, int], unit: str, names: dict[str, str] | None = None) -> str:
+    """``{"44100": 600, "48000": 400}`` as "44100 Hz (600 clips), 48000 Hz (400 clips)"."""
+    def label(key: str) -> str:
+        return (names or {}).get(str(key), f"{key}{unit}")
+
+    return ", ".join(f"{label(k)} ({n} clip{'s' if n != 1 else ''})"
+                     for k, n in counts.items()) or "none"
 
 
 def _left_out(layout: Layout, m: dict[str, Any]) -> list[str]:
@@ -223,9 +242,21 @@ def _features(layout: Layout) -> str:
 # --- model -----------------------------------------------------------------------------------
 
 def _model(layout: Layout) -> str:
+    damaged = artifacts.problems(layout)
+    if damaged:
+        return "".join(f"<p><b>{_e(line)}</b></p>" for line in damaged)
     metrics = _read_json(layout.models / "metrics.json")
     if metrics is None:
         return "<p>No trained model: run <code>clarity train</code>.</p>"
+    try:
+        return _model_body(layout, metrics)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        why = f"{layout.models / 'metrics.json'} is damaged or from another version (run " \
+              f"`clarity train`)"
+        return f"<p><b>{_e(why)}</b></p>"
+
+
+def _model_body(layout: Layout, metrics: dict[str, Any]) -> str:
     cv, lo = metrics["cv"], metrics.get("leave_source_out")
     out = [f"<p>Trained on {metrics['rows']} clips ({metrics['groups']} groups), schema "
            f"<code>{_e(metrics['schema'])}</code> v{metrics['schema_version']}, classifier "
@@ -265,16 +296,38 @@ def _model(layout: Layout) -> str:
         out += [f"<h3>Correction error on flawed clips (EQ mean {_fmt(cv['eq_mae_flawed_db'], 2)}"
                 f" dB)</h3>", _table(["component", "mean absolute error"],
                                     [[k, _fmt(v, 3)] for k, v in cv["mae_flawed"].items()])]
-    bench = _read_json(layout.models / "onnx_bench.json")
-    if bench:
-        out += ["<h3>ONNX latency (one row, one thread)</h3>", _table(
-            ["model", "p50 ms", "p99 ms", "p99.9 ms"],
-            [[k, bench[k]["p50_ms"], bench[k]["p99_ms"], bench[k].get("p999_ms", "")]
-             for k in ("classifier", "regressor", "both") if k in bench])]
-    else:
-        out.append("<p>ONNX latency: run <code>clarity bench-onnx</code>.</p>")
+    out += _latency(layout)
     out.append(_examples(layout))
     return "\n".join(out)
+
+
+#: The short bench the page runs when ``bench-onnx`` has not (about half a second).
+QUICK_BENCH = BenchSettings(calls=500, batch=256, warmup=50)
+
+
+def _latency(layout: Layout) -> list[str]:
+    """ONNX latency: ``bench-onnx``'s figures when it ran, else a short bench run now."""
+    bench, said = _read_json(layout.models / "onnx_bench.json"), "from <code>clarity " \
+        "bench-onnx</code>"
+    if not bench:
+        try:
+            models = OnnxModels(layout)
+            x = design_matrix(load_training_table(layout.root), models.feature_names)
+            bench = measure(models, x, QUICK_BENCH).to_dict()
+        except (ClarityError, KeyError, ValueError) as e:
+            why = getattr(e, "reason", None) or f"the tables do not hold the model's " \
+                                                 f"features ({e})"
+            return [f"<p>ONNX latency: not measured ({_e(why)}); run <code>clarity "
+                    f"bench-onnx</code>.</p>"]
+        said = (f"a short bench run for this page ({QUICK_BENCH.calls} calls); "
+                f"<code>clarity bench-onnx</code> measures {BenchSettings().calls:,} and "
+                f"keeps them")
+    rows = [[k, bench[k]["p50_ms"], bench[k]["p99_ms"], bench[k].get("p999_ms", "")]
+            for k in ("classifier", "regressor", "both") if k in bench]
+    return ["<h3>ONNX latency (one row, one thread)</h3>",
+            _table(["model", "p50 ms", "p99 ms", "p99.9 ms"], rows),
+            f"<p>{said}; batch of {bench['batch']}: {bench['batch_rows_per_s']:,.0f} rows/s; "
+            f"goal p99 &lt; {GOAL_P99_MS:g} ms (seed: &lt; {SEED_P99_MS:g} ms).</p>"]
 
 
 def _examples(layout: Layout, per_class: int = 3) -> str:
@@ -331,7 +384,9 @@ def build(layout: Layout) -> str:
 def write_report(layout: Layout, out: str | Path | None = None,
                  force: bool = False) -> tuple[Path, bool]:
     """Write the report (default ``reports/report.html``); returns (path, written). Not
-    rewritten when its inputs are the ones it was made from, unless ``force``."""
+    rewritten when its inputs are the ones it was made from, unless ``force``. A damaged
+    model set (:func:`~ngn_clarity.model.artifacts.problems`) is named on the page in
+    place of the model section."""
     dest = Path(out) if out else layout.report_html
     layout.require()
     with layout.lock():

@@ -14,6 +14,11 @@ regressor has targets for every augmented clip.
 * **Incremental**: a re-run writes nothing new; a new gold clip gets its ``per_gold``; a
   larger ``per_gold`` adds the missing children. A child whose record survives but whose
   file is gone (a killed run) is made again under its recorded name.
+* **Settings are part of what a child is** (its record keeps the seed and severity range):
+  a gold clip whose children were made with another seed or severity range gets none with
+  the new ones, and the step says so in one line (exit 1); ``replace`` (``--replace``)
+  removes those children first, and the children of an earlier version of a gold clip
+  (which are otherwise kept beside the new ones, with a note).
 * **Safe**: names are planned before any work; a clip and its record are committed record
   first, file last, without replacing any existing file (:func:`ngn_clarity.records.commit_clip`).
   A gold clip that cannot be used is reported with its one-line reason (exit 1).
@@ -34,10 +39,11 @@ from ..catalog import Entry, scan
 from ..errors import SettingsError
 from ..executor import progress_bar, run_tasks
 from ..flaws import make_flawed
+from ..fsutil import os_reason, sha256_file
 from ..layout import Layout
 from ..outcome import StepReport
 from ..records import ClipRecord, commit_clip, iter_records
-from ..settings import Interval, Span, Validated
+from ..settings import Flag, Interval, Scheduler, Span, Validated
 from .base import writing
 
 
@@ -53,14 +59,31 @@ class AugmentSettings(Validated):
         Severity is drawn uniformly from this range (0 = mild but audible, 1 = strong).
     seed : int
         Random seed; child ``k`` of a gold clip draws from (seed, its content hash, k).
+    replace : bool
+        Remove the flawed clips augment made from a gold clip with other settings (seed,
+        severity range), or from an earlier version of the gold clip, before making these
+        settings' children. Without it such a gold clip gets no new children, and the
+        step says so in one line.
     """
 
     per_gold: int = 5
     severity: tuple[float, float] = (0.0, 1.0)
     seed: int = 0
+    replace: bool = False
 
     constraints = {"per_gold": Interval(int, 1, 100), "severity": Span(0.0, 1.0),
-                   "seed": settings.SEED_RANGE}
+                   "seed": settings.SEED_RANGE, "replace": Flag()}
+
+    @property
+    def made_with(self) -> dict[str, Any]:
+        """What a child's record keeps of these settings (``extra["settings"]``): the
+        settings that are part of what a child is."""
+        return {"seed": self.seed, "severity": [self.severity[0], self.severity[1]]}
+
+    def draw(self, seed: tuple[int, ...]) -> float:
+        """The severity child ``seed`` gets under these settings."""
+        lo, hi = self.severity
+        return round(lo + (hi - lo) * float(np.random.default_rng([*seed, 1]).random()), 4)
 
 
 @dataclass(frozen=True)
@@ -87,6 +110,8 @@ class GoldJob:
     preset: str
     """The gold clip's preset (what made the sound), kept for leave-source-out splits."""
     children: tuple[Child, ...]
+    made_with: dict[str, Any] = field(default_factory=dict)
+    """The settings the children are made with (see :attr:`AugmentSettings.made_with`)."""
 
 
 def _child_seed(seed: int, gold_sha256: str, k: int) -> tuple[int, ...]:
@@ -114,7 +139,7 @@ def _make_children(job: GoldJob) -> list[dict[str, Any]]:
             preset=job.preset, correction=made.correction,
             params=made.params(),
             extra={"gold_file": job.gold_rel, "gold_sha256": job.gold_sha256, "k": c.k,
-                   "seed": list(c.seed), "sample_rate": sr,
+                   "seed": list(c.seed), "settings": job.made_with, "sample_rate": sr,
                    "channels": int(samples.shape[1])})
         try:
             dest = commit_clip(layout, record, data=data)
@@ -185,48 +210,147 @@ class _Names:
         return taxonomy.canonical_name(source, i, "wav", flaw)
 
 
+@dataclass
+class _Existing:
+    """The flawed clips augment made before, sorted against this run's settings."""
+
+    mine: dict[tuple[str, int], ClipRecord] = field(default_factory=dict)
+    """(gold hash, k) -> a child made with these settings."""
+    other: dict[str, list[ClipRecord]] = field(default_factory=dict)
+    """Gold hash -> its children (with a file) made with other settings."""
+    stale: list[ClipRecord] = field(default_factory=list)
+    """Children of an earlier version of a gold clip that is still there."""
+    owned: set[tuple[str, str]] = field(default_factory=set)
+
+
+def _made_with(rec: ClipRecord, cfg: AugmentSettings) -> bool:
+    """True if ``rec`` is the child these settings make at its place (gold, k). A record
+    from before the settings were kept is judged by what they draw: its seed and severity."""
+    kept = rec.extra.get("settings")
+    if kept is not None:
+        return bool(kept == cfg.made_with)
+    seed = _child_seed(cfg.seed, rec.extra["gold_sha256"], int(rec.extra["k"]))
+    return list(rec.extra.get("seed", ())) == list(seed) and rec.severity == cfg.draw(seed)
+
+
+def _existing(layout: Layout, cfg: AugmentSettings, golds: list[Entry]) -> _Existing:
+    now = {(e.clip.instrument, e.clip.rel): e.sha256 for e in golds}
+    out = _Existing()
+    for rec in iter_records(layout, "flawed"):
+        if rec.origin != "augment" or "gold_sha256" not in rec.extra or "k" not in rec.extra:
+            continue
+        out.owned.add((rec.instrument, rec.file))
+        gold_sha = rec.extra["gold_sha256"]
+        if _made_with(rec, cfg):
+            out.mine[(gold_sha, int(rec.extra["k"]))] = rec
+        elif (layout.raw_dir("flawed", rec.instrument) / rec.file).exists():
+            out.other.setdefault(gold_sha, []).append(rec)
+        if now.get((rec.instrument, str(rec.extra.get("gold_file"))), gold_sha) != gold_sha \
+                and (layout.raw_dir("flawed", rec.instrument) / rec.file).exists():
+            out.stale.append(rec)
+    return out
+
+
+def _children(layout: Layout, cfg: AugmentSettings, e: Entry, old: _Existing,
+              names: _Names) -> tuple[list[Child], int]:
+    """The children gold clip ``e`` still needs, and how many it has already."""
+    flaws = taxonomy.flaws_for(e.clip.instrument)
+    offset = int(e.sha256[:8], 16) % len(flaws)
+    children, up_to_date = [], 0
+    for k in range(cfg.per_gold):
+        made = old.mine.get((e.sha256, k))
+        if made is not None:
+            if (layout.raw_dir("flawed", made.instrument) / made.file).exists():
+                up_to_date += 1
+            else:  # a killed run wrote the record, not the file: same name, same child
+                children.append(Child(k, made.flawed_type, made.file,
+                                      tuple(made.extra["seed"]), float(made.severity or 0.0)))
+            continue
+        seed = _child_seed(cfg.seed, e.sha256, k)
+        flaw = flaws[(offset + k) % len(flaws)]
+        children.append(Child(k, flaw, names.next(e.clip.instrument, e.source, flaw),
+                              seed, cfg.draw(seed)))
+    return children, up_to_date
+
+
 def _plan(layout: Layout, cfg: AugmentSettings, golds: list[Entry],
           rep: StepReport) -> list[GoldJob]:
-    made: dict[tuple[str, int], ClipRecord] = {}
-    owned = set()
-    for rec in iter_records(layout, "flawed"):
-        if rec.origin == "augment" and "gold_sha256" in rec.extra and "k" in rec.extra:
-            made[(rec.extra["gold_sha256"], int(rec.extra["k"]))] = rec
-            owned.add((rec.instrument, rec.file))
-    names = _Names(layout, frozenset(owned))
-    jobs, up_to_date = [], 0
-    lo, hi = cfg.severity
+    old = _existing(layout, cfg, golds)
+    names = _Names(layout, frozenset(old.owned))
+    jobs, up_to_date, blocked = [], 0, []
+    if cfg.replace:
+        _remove(layout, [r for e in golds for r in old.other.get(e.sha256, [])] + old.stale,
+                rep)
     for e in golds:
-        flaws = taxonomy.flaws_for(e.clip.instrument)
-        offset = int(e.sha256[:8], 16) % len(flaws)
-        children = []
-        for k in range(cfg.per_gold):
-            old = made.get((e.sha256, k))
-            if old is not None:
-                dest = layout.raw_dir("flawed", old.instrument) / old.file
-                if dest.exists():
-                    up_to_date += 1
-                    continue
-                children.append(Child(k, old.flawed_type, old.file,  # remake, same name
-                                      tuple(old.extra["seed"]), float(old.severity or 0.0)))
-                continue
-            seed = _child_seed(cfg.seed, e.sha256, k)
-            severity = round(lo + (hi - lo) * float(
-                np.random.default_rng([*seed, 1]).random()), 4)
-            flaw = flaws[(offset + k) % len(flaws)]
-            children.append(Child(k, flaw, names.next(e.clip.instrument, e.source, flaw),
-                                  seed, severity))
+        if old.other.get(e.sha256) and not cfg.replace:
+            blocked += old.other[e.sha256]
+            continue
+        children, fine = _children(layout, cfg, e, old, names)
+        up_to_date += fine
         if children:
             jobs.append(GoldJob(str(layout.root), str(e.clip.path), e.clip.rel, e.rel_source,
-                                e.sha256, e.clip.instrument, e.source, e.group,
-                                e.record.preset if e.record else "", tuple(children)))
+                                e.sha256, e.clip.instrument, e.source, e.own_group,
+                                e.record.preset if e.record else "", tuple(children),
+                                cfg.made_with))
     if up_to_date:
         rep.notes.append(f"{up_to_date} augmented clip(s) up to date (already made)")
+    if blocked:
+        rep.errors.append(_blocked(blocked, cfg))
+    if old.stale and not cfg.replace:
+        rep.notes.append(f"{len(old.stale)} flawed clip(s) were made from an earlier version "
+                         f"of their gold clip (e.g. raw/gold/{old.stale[0].instrument}/"
+                         f"{old.stale[0].extra['gold_file']}) and are kept beside the new "
+                         f"ones: --replace removes them")
     return jobs
 
 
+def _described(recs: list[ClipRecord]) -> str:
+    """The settings ``recs`` were made with, as a user would type them."""
+    kinds = set()
+    for r in recs:
+        kept = r.extra.get("settings")
+        if kept:
+            kinds.add(f"seed {kept['seed']}, severity {kept['severity'][0]:g},"
+                      f"{kept['severity'][1]:g}")
+        else:
+            kinds.add(f"seed {r.extra['seed'][0]}")
+    return "; ".join(sorted(kinds))
+
+
+def _blocked(recs: list[ClipRecord], cfg: AugmentSettings) -> str:
+    golds = len({r.extra["gold_sha256"] for r in recs})
+    lo, hi = cfg.severity
+    return (f"{len(recs)} flawed clip(s) of {golds} gold clip(s) were made with other "
+            f"settings ({_described(recs)}), so none were made for those gold clips with "
+            f"seed {cfg.seed}, severity {lo:g},{hi:g}: add --replace to remove them and make "
+            f"these")
+
+
+def _remove(layout: Layout, recs: list[ClipRecord], rep: StepReport) -> None:
+    """``--replace``: delete each child (file, then record) that is still the file augment
+    made (its hash matches its record); a child changed since is left alone and named."""
+    removed = 0
+    for rec in {(r.instrument, r.file): r for r in recs}.values():
+        path = layout.raw_dir("flawed", rec.instrument) / rec.file
+        try:
+            if sha256_file(path) != rec.sha256:
+                rep.skip(path, "changed since augment made it; not replaced (remove it by "
+                               "hand to replace it)")
+                continue
+            path.unlink()
+            layout.record_path("flawed", rec.instrument, rec.file).unlink(missing_ok=True)
+        except OSError as e:
+            rep.skip(path, f"cannot remove it: {os_reason(e)}")
+            continue
+        removed += 1
+    if removed:
+        rep.notes.append(f"--replace: {removed} flawed clip(s) made with other settings or "
+                         f"from an earlier gold clip removed")
+
+
 def augment(layout: Layout, cfg: AugmentSettings | None = None, *, jobs: int | None = None,
-            scheduler: str | None = None, progress: bool = True) -> StepReport:
+            scheduler: str | Scheduler | None = None,
+            progress: bool = True) -> StepReport:
     """Make flawed clips from every gold clip of ``raw/`` (see the module doc).
 
     Parameters
@@ -237,7 +361,7 @@ def augment(layout: Layout, cfg: AugmentSettings | None = None, *, jobs: int | N
         How many, how strong, which seed (default 5 per gold clip, severity 0-1, seed 0).
     jobs : int, optional
         Worker processes (None: every core).
-    scheduler : str, optional
+    scheduler : str or Scheduler, optional
         A Dask scheduler's address.
     progress : bool
         Show a progress bar on a terminal.

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from ..layout import Layout
+from ..settings import Scheduler
 from ..outcome import Finding, StepReport
 from .augment import AugmentSettings, augment
 from .ingest import IngestSettings, import_gold, organize_flawed
@@ -62,7 +63,7 @@ class DatasetRun:
     ingest: IngestSettings = field(default_factory=IngestSettings)
     augment: AugmentSettings = field(default_factory=AugmentSettings)
     jobs: int | None = None
-    scheduler: str | None = None
+    scheduler: str | Scheduler | None = None
     progress: bool = True
     optional_sources: bool = False
 
@@ -106,7 +107,8 @@ def _importer(step: str, default: Callable[[Layout], Path],
 
 
 def augment_outcome(layout: Layout, cfg: AugmentSettings, *, jobs: int | None = None,
-                    scheduler: str | None = None, progress: bool = True) -> Outcome:
+                    scheduler: str | Scheduler | None = None,
+                    progress: bool = True) -> Outcome:
     """Run ``augment`` and say what it made (also what ``clarity augment`` prints)."""
     rep = augment(layout, cfg, jobs=jobs, scheduler=scheduler, progress=progress)
     return Outcome("augment", f"augment: {len(rep.done)} flawed clip(s) made -> "

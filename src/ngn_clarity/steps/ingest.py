@@ -31,7 +31,7 @@ from ..fsutil import os_reason, sha256_file, walk_files
 from ..layout import Layout
 from ..outcome import Finding, StepReport
 from ..records import ClipRecord, commit_clip
-from ..segment import segment_spans
+from ..segment import cut, profile, spans_of
 from ..settings import Flag, Interval, Validated
 from .base import writing
 
@@ -46,13 +46,15 @@ class Screened:
 
 
 def screen(path: Path) -> Screened:
-    """Decode ``path`` fully and check it is usable audio; raise :class:`audio.AudioError`."""
-    audio.read_usable(path)
+    """Decode ``path`` block by block and check it is usable audio (what
+    :func:`audio.read_usable` checks, in the memory of one block); raise
+    :class:`audio.AudioError`."""
+    info = audio.check_usable(path)
     try:
         digest = sha256_file(path)
     except OSError as e:
         raise audio.AudioError(path, f"cannot read: {os_reason(e)}") from None
-    return Screened(audio.info(path), digest)
+    return Screened(info, digest)
 
 
 def known_hashes(layout: Layout) -> dict[str, str]:
@@ -135,15 +137,17 @@ def place(layout: Layout, src: Path, screened: Screened, subset: str,
 def place_segments(layout: Layout, src: Path, screened: Screened, subset: str,
                    cls: taxonomy.Classification, origin: str, seconds: float,
                    move: bool = False) -> tuple[list[Path], str]:
-    """Cut ``src`` into clips of about ``seconds`` (:func:`segment_spans`) and place each as
-    a WAV clip whose record names the original file and the span; all clips of one file
-    share one split group. Returns (destinations, note)."""
-    samples, sr = audio.read(src)
+    """Cut ``src`` into clips of about ``seconds`` (:func:`ngn_clarity.segment.spans_of`)
+    and place each as a WAV clip whose record names the original file and the span; all
+    clips of one file share one split group. The file is read twice in blocks (its profile,
+    then the clips as they pass), never whole. Returns (destinations, note)."""
+    sr = screened.info.sample_rate
+    spans = spans_of(profile(audio.blocks(src), sr, screened.info.channels), seconds)
     subtype = "FLOAT" if screened.info.subtype in ("FLOAT", "DOUBLE") else "PCM_24"
     group = f"{cls.instrument}/src-{screened.sha256[:12]}"
     placed = []
-    for a, b in segment_spans(samples, sr, seconds):
-        data = audio.encode_wav(samples[a:b], sr, subtype)
+    for a, b, clip in cut(audio.blocks(src), spans):
+        data = audio.encode_wav(clip, sr, subtype)
         digest = hashlib.sha256(data).hexdigest()
         fields = _record(subset, cls, src, screened, origin, span_s=(a / sr, b / sr),
                          group=group, sha256=digest)
@@ -203,7 +207,7 @@ class _Ingest:
             return self.report
         self.hashes = known_hashes(self.layout)
         raw_root = self.layout.raw.resolve()
-        for path in walk_files(self.source_dir, self.report.skipped):
+        for path in walk_files(self.source_dir, self.report.skipped, audio.AUDIO_EXTENSIONS):
             if raw_root in path.resolve().parents:
                 self.report.skip(path, "already inside raw/")
             elif not audio.is_audio_name(path):
@@ -251,7 +255,9 @@ class _Ingest:
                                              segment, self.cfg.move)
                 if not dests:
                     self.report.skip(path, f"no active stretch of at least "
-                                           f"{max(1.0, segment / 2):g} s to cut a clip from")
+                                           f"{max(1.0, segment / 2):g} s to cut a clip from "
+                                           f"(import it without --segment to keep the file "
+                                           f"whole)")
                     return
             else:
                 dest, note = place(layout, path, screened, subset, cls, origin, self.cfg.move)

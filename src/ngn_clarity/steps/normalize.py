@@ -24,6 +24,7 @@ from ..catalog import Catalog, scan
 from ..errors import LoudnessError
 from ..gain import LOG_VERSION, NormalizeSettings
 from ..layout import Layout
+from ..settings import Scheduler
 from ..outcome import StepReport
 from ..fsutil import atomic_write_json
 from ..state import NormState, read_state
@@ -141,8 +142,9 @@ class NormalizeResult:
 
 
 def normalize(layout: Layout, cfg: NormalizeSettings | None = None, *,
-              jobs: int | None = 1, scheduler: str | None = None, force: bool = False,
-              progress: bool = True, catalog: Catalog | None = None) -> NormalizeResult:
+              jobs: int | None = 1, scheduler: str | Scheduler | None = None,
+              force: bool = False, progress: bool = True,
+              catalog: Catalog | None = None) -> NormalizeResult:
     """Normalize every usable clip of ``raw/``; write ``features/normalization_log.json``.
 
     Clips refused by the checks (:mod:`ngn_clarity.checks`, :mod:`ngn_clarity.catalog`) are
@@ -156,7 +158,7 @@ def normalize(layout: Layout, cfg: NormalizeSettings | None = None, *,
         Target and output format (default -18 LUFS, float WAV).
     jobs : int, optional
         Worker processes (None: every core).
-    scheduler : str, optional
+    scheduler : str or Scheduler, optional
         A Dask scheduler's address (see :mod:`ngn_clarity.executor`).
     force : bool
         Redo clips that are up to date.

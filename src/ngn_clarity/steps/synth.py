@@ -8,14 +8,21 @@ uses), five flaw classes in equal numbers. Every clip gets a label record (``rec
 with its preset, seed, group id and, for flawed clips, the severity, exact parameters and
 correction vector.
 
-Same seed, same files, bit for bit. Existing files are never overwritten: a clip whose file
-and record match this run's spec is skipped as up to date; any other file in the way is
-reported and left alone.
+Same seed, same files, bit for bit. Each clip is committed as every writer of ``raw/``
+commits one: its record first, its file last (:func:`ngn_clarity.records.commit_clip`), so a
+run killed in between leaves a record without a file (made again by the next run), never a
+clip without its labels. Existing files are never overwritten: a clip whose file and record
+match this run's spec is skipped as up to date; a file without a record that holds exactly
+the bytes this run renders for that name (left by an older release's interrupted run, which
+wrote the file first) gets its record; any other file in the way is reported and left
+alone.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +34,7 @@ from ..executor import progress_bar, run_tasks
 from ..fsutil import sha256_file
 from ..layout import Layout
 from ..outcome import StepReport
-from ..records import ClipRecord, read_record, write_record
+from ..records import ClipRecord, commit_clip, read_record, write_record
 from ..settings import Flag, Interval, Text, Validated
 from ..synth import clips
 from ..synth.voices import default_soundfont
@@ -80,53 +87,88 @@ def _describe(spec: clips.GoldSpec, soundfont: str | None) -> str:
     return f"{Path(soundfont).name}:{kind}{spec.program}"
 
 
+def _clip(kind: str, spec: Any, spec_id: str, gold: Any, soundfont: str | None,
+          raw: Any) -> tuple[bytes, ClipRecord]:
+    """Render one clip: its WAV bytes and its record (what a fresh run commits)."""
+    if kind == "gold":
+        samples, facts = clips.render_gold(spec, soundfont, raw)
+        flaw, severity, correction = taxonomy.NO_FLAW, 0.0, zero_correction()
+        params = facts.pop("params")
+    else:
+        samples, facts = clips.render_flawed(spec, soundfont, raw)
+        flaw, severity = spec.flaw, spec.severity
+        params, correction = facts.pop("params"), facts.pop("correction")
+    data = audio.encode_wav(samples, gold.sample_rate, SUBTYPE)
+    digest = hashlib.sha256(data).hexdigest()
+    extra = {**facts, "spec_hash": spec_id, "gold_file": gold.name,
+             "generator": gold.voice, "sample_rate": gold.sample_rate,
+             "channels": gold.channels, "duration_s": gold.seconds,
+             "tempo_bpm": gold.groove.tempo, "key": gold.groove.key,
+             "mode": gold.groove.mode, "seed": list(spec.seed), "options": gold.options}
+    return data, ClipRecord(
+        file=spec.name, subset=kind, instrument=spec.instrument, source=spec.source,
+        flawed_type=flaw, sha256=digest, origin="synth", original_sha256=digest,
+        group=gold.group, severity=severity, preset=_describe(gold, soundfont),
+        correction=correction, params=params, extra=extra)
+
+
+def _found(layout: Layout, kind: str, spec: Any, spec_id: str) -> str:
+    """What is at a clip's name: ``new`` (nothing), ``up_to_date`` (this spec's clip and
+    record), ``orphan`` (a file without a record: maybe this spec's, from a run killed
+    between the two) or ``taken`` (another clip's)."""
+    if not os.path.lexists(layout.raw_dir(kind, spec.instrument) / spec.name):
+        return "new"
+    try:
+        prev = read_record(layout, kind, spec.instrument, spec.name)
+    except RecordError:
+        return "taken"
+    if prev is None:
+        return "orphan"
+    return "up_to_date" if prev.extra.get("spec_hash") == spec_id else "taken"
+
+
+_TAKEN = "a different file already has this name; not overwritten"
+
+
 def _make_group(job: tuple[Any, list[Any], str | None, str, str, list[str]]) -> list[dict]:
     """Worker: one gold clip and the flawed clips made from it, rendering the gold once.
 
-    Each clip is written with its record; a clip whose file and record match its spec is
-    up to date, and a file that is in the way is reported, never overwritten.
+    Each clip is committed record first, file last (:func:`~ngn_clarity.records.commit_clip`,
+    as every writer of ``raw/`` does). A clip whose file and record match its spec is up to
+    date; a file without a record that holds exactly the bytes this spec renders (left by a
+    run killed between the two) gets its record (``completed``); any other file in the way
+    is reported, never overwritten.
     """
     gold, flawed, soundfont, root, gold_id, flawed_ids = job
     layout = Layout(Path(root))
     rows: list[dict] = []
-    todo: list[tuple[str, Any, str, Path]] = []
+    todo: list[tuple[str, Any, str, str]] = []
     for kind, spec, spec_id in [("gold", gold, gold_id), *(
             ("flawed", f, i) for f, i in zip(flawed, flawed_ids))]:
-        dest = layout.raw_dir(kind, spec.instrument) / spec.name
-        if dest.exists():
-            try:
-                prev = read_record(layout, kind, spec.instrument, spec.name)
-            except RecordError:
-                prev = None
-            if prev is not None and prev.extra.get("spec_hash") == spec_id:
-                rows.append({"status": "up_to_date", "file": str(dest)})
-            else:
-                rows.append({"status": "skipped", "file": str(dest), "reason":
-                             "a different file already has this name; not overwritten"})
-            continue
-        todo.append((kind, spec, spec_id, dest))
-    raw = clips.render_gold_raw(gold, soundfont) if todo else None
-    for kind, spec, spec_id, dest in todo:
-        if kind == "gold":
-            samples, facts = clips.render_gold(spec, soundfont, raw)
-            flaw, severity, correction = taxonomy.NO_FLAW, 0.0, zero_correction()
-            params = facts.pop("params")
+        found = _found(layout, kind, spec, spec_id)
+        dest = str(layout.raw_dir(kind, spec.instrument) / spec.name)
+        if found == "up_to_date":
+            rows.append({"status": "up_to_date", "file": dest})
+        elif found == "taken":
+            rows.append({"status": "skipped", "file": dest, "reason": _TAKEN})
         else:
-            samples, facts = clips.render_flawed(spec, soundfont, raw)
-            flaw, severity = spec.flaw, spec.severity
-            params, correction = facts.pop("params"), facts.pop("correction")
-        audio.write(dest, samples, gold.sample_rate, subtype=SUBTYPE)
-        extra = {**facts, "spec_hash": spec_id, "gold_file": gold.name,
-                 "generator": gold.voice, "sample_rate": gold.sample_rate,
-                 "channels": gold.channels, "duration_s": gold.seconds,
-                 "tempo_bpm": gold.groove.tempo, "key": gold.groove.key,
-                 "mode": gold.groove.mode, "seed": list(spec.seed), "options": gold.options}
-        digest = sha256_file(dest)
-        write_record(layout, ClipRecord(
-            file=spec.name, subset=kind, instrument=spec.instrument, source=spec.source,
-            flawed_type=flaw, sha256=digest, origin="synth", original_sha256=digest,
-            group=gold.group, severity=severity, preset=_describe(gold, soundfont),
-            correction=correction, params=params, extra=extra))
+            todo.append((kind, spec, spec_id, found))
+    raw = clips.render_gold_raw(gold, soundfont) if todo else None
+    for kind, spec, spec_id, found in todo:
+        data, record = _clip(kind, spec, spec_id, gold, soundfont, raw)
+        dest = layout.raw_dir(kind, spec.instrument) / spec.name
+        if found == "orphan":
+            if sha256_file(dest) != record.sha256:
+                rows.append({"status": "skipped", "file": str(dest), "reason": _TAKEN})
+                continue
+            write_record(layout, record)
+            rows.append({"status": "completed", "file": str(dest)})
+            continue
+        try:
+            commit_clip(layout, record, data=data)
+        except FileExistsError:
+            rows.append({"status": "skipped", "file": str(dest), "reason": _TAKEN})
+            continue
         rows.append({"status": "made", "file": str(dest)})
     return rows
 
@@ -202,7 +244,11 @@ def synthesize(layout: Layout, cfg: SynthSettings | None = None, *, jobs: int | 
                         else:
                             rep.done.append(row)
     made = sum(r["status"] == "made" for r in rep.done)
-    rep.notes.append(f"{made} clip(s) rendered, {len(rep.done) - made} up to date "
-                     f"(seed {cfg.seed}, {cfg.per_instrument} gold + {cfg.n_flawed} flawed "
-                     f"per instrument)")
+    completed = sum(r["status"] == "completed" for r in rep.done)
+    rep.notes.append(f"{made} clip(s) rendered, {len(rep.done) - made - completed} up to "
+                     f"date (seed {cfg.seed}, {cfg.per_instrument} gold + {cfg.n_flawed} "
+                     f"flawed per instrument)")
+    if completed:
+        rep.notes.append(f"{completed} clip(s) an interrupted synth left without a label "
+                         f"record got it (same bytes as this run renders)")
     return rep

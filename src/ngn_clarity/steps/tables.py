@@ -19,6 +19,7 @@ from ..catalog import no_audio, scan
 from ..features import tables as store
 from ..features.schema import DEFAULT_SCHEMA, Schema, get
 from ..layout import Layout
+from ..settings import Scheduler
 from ..outcome import StepReport
 from ..work import Done, Plan, execute
 from .base import writing
@@ -87,8 +88,8 @@ def tables_from(done: Done, schema: Schema, write: bool = True,
 
 
 def build_tables(layout: Layout, schema: Schema | str = DEFAULT_SCHEMA, *,
-                 jobs: int | None = None, scheduler: str | None = None, progress: bool = True,
-                 write: bool = True) -> ExtractResult:
+                 jobs: int | None = None, scheduler: str | Scheduler | None = None,
+                 progress: bool = True, write: bool = True) -> ExtractResult:
     """Fingerprint every usable clip and write the tables (see the module doc).
 
     Parameters
@@ -99,7 +100,7 @@ def build_tables(layout: Layout, schema: Schema | str = DEFAULT_SCHEMA, *,
         The fingerprint (default ``extended``).
     jobs : int, optional
         Worker processes (None: every core).
-    scheduler : str, optional
+    scheduler : str or Scheduler, optional
         A Dask scheduler's address.
     progress : bool
         Show a progress bar on a terminal.

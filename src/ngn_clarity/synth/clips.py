@@ -219,7 +219,12 @@ def _play(spec: GoldSpec, notes: list[Note], soundfont: str | None) -> np.ndarra
 
 
 def _to_peak(x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """The output stage of every rendered clip: its DC offset removed (each channel's mean,
+    which SoundFont samples, asymmetric waveforms and asymmetric drive leave, up to -22 dBFS;
+    a studio's AC-coupled chain would not pass it), then its peak set."""
     peak_db = float(rng.uniform(*PEAK_DBFS))
+    x = np.asarray(x, dtype=np.float64)
+    x = x - x.mean(axis=0, keepdims=True)
     peak = float(np.max(np.abs(x)))
     if not np.isfinite(peak) or peak <= 1e-6:
         raise ValueError("rendered silence")
