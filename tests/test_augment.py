@@ -286,7 +286,9 @@ def test_augment_never_overwrites_and_reports_unusable_gold(gold_library, tmp_pa
 def test_severity_and_counts_are_checked(tmp_path, capsys):
     for argv, msg in ((["--severity", "0.5,0.2"], "severity must be LO,HI with 0 <= LO <= HI"),
                       (["--severity", "x"], "severity must be LO,HI"),
-                      (["--per-gold", "0"], "per-gold must be an integer in [1, 100]")):
+                      (["--per-gold", "0"], "per-gold must be an integer in [1, 100]"),
+                      (["--gold-variants", "21"],
+                       "gold-variants must be an integer in [0, 20], not 21")):
         with pytest.raises(SystemExit) as e:
             main(["augment", *argv, "--data-dir", str(tmp_path)])
         assert e.value.code == 2 and msg in capsys.readouterr().err
@@ -444,3 +446,48 @@ def test_children_of_an_edited_gold_clip_are_named_and_replace_removes_them(
     assert len(_flawed(layout)) == 20 + 1 and all(
         r.extra["settings"]["seed"] == 9 for r in iter_records(layout, "flawed")
         if r.file != mine.file)
+
+
+def _gold(layout: Layout) -> dict[str, str]:
+    return {p.relative_to(layout.raw).as_posix(): digest(p)
+            for p in sorted((layout.raw / "gold").rglob("*.wav"))}
+
+
+def test_gold_variants_are_tasted_gold_in_their_clip_group_reproducible_and_incremental(
+        gold_library, tmp_path):
+    from ngn_clarity.flaws.chain import Chain
+
+    a = _clone(gold_library, tmp_path / "a")
+    before = _gold(a)
+    rep = augment(a, AugmentSettings(per_gold=1, seed=3, gold_variants=2), jobs=2,
+                  progress=False)
+    assert rep.ok, rep.errors
+    gold_now = _gold(a)
+    assert {k: gold_now[k] for k in before} == before  # the user's gold is untouched
+    variants = [r for r in iter_records(a, "gold") if r.origin == "taste"]
+    assert len(variants) == 2 * len(before) == len(gold_now) - len(before)
+    # every gold clip (variants too) gets its flawed child
+    assert len(_flawed(a)) == 3 * len(before)
+    for r in variants:
+        parent = a.raw_dir("gold", r.instrument) / r.extra["gold_file"]
+        assert r.original_sha256 == digest(parent) and r.flawed_type == taxonomy.NO_FLAW
+        assert r.group == f"{r.instrument}/{parent.stem}"  # the parent's split group
+        assert r.sha256 == digest(a.raw_dir("gold", r.instrument) / r.file)
+        assert taxonomy.parse_canonical(r.file).flaw is None
+        # the recorded chain, run again on the parent, gives the variant (up to its peak)
+        x, sr = sf.read(str(parent), dtype="float32", always_2d=True)
+        y, _ = sf.read(str(a.raw_dir("gold", r.instrument) / r.file), dtype="float32",
+                       always_2d=True)
+        again = Chain.from_dicts(r.params["taste"])(x, sr)
+        again *= np.max(np.abs(x)) / np.max(np.abs(again))
+        # (the record keeps parameters rounded; the file is 24-bit)
+        assert np.max(np.abs(again - y)) < min(1e-3, 0.1 * np.max(np.abs(y - x)))
+    # children of a child are never made; a re-run is up to date; the same seed elsewhere
+    # gives the same bytes
+    again = augment(a, AugmentSettings(per_gold=1, seed=3, gold_variants=2), jobs=1,
+                    progress=False)
+    assert again.done == [] and _gold(a) == gold_now
+    assert any("taste-band gold variant(s) up to date" in n for n in again.notes)
+    b = _clone(gold_library, tmp_path / "b")
+    augment(b, AugmentSettings(per_gold=1, seed=3, gold_variants=2), jobs=1, progress=False)
+    assert _gold(b) == gold_now and _flawed(b) == _flawed(a)

@@ -27,6 +27,9 @@ def options(p) -> None:
                    help=f"severity drawn uniformly in [LO, HI], 0 = mild but audible, "
                         f"1 = strong (default {lo:g},{hi:g})")
     setting(p, "--seed", AugmentSettings, "seed", "random seed")
+    setting(p, "--gold-variants", AugmentSettings, "gold_variants",
+            "first make N taste-band copies of each gold clip (tone, gentle compression, "
+            "short room, ...: what an engineer calls fine), recorded as gold with origin taste")
     p.add_argument("--replace", action="store_true",
                    help="first remove the flawed clips augment made with another seed or "
                         "severity range (or from an earlier version of their gold clip)")
@@ -40,7 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, con: Console, layout: Layout) -> int:
     cfg = AugmentSettings(per_gold=args.per_gold, severity=args.severity, seed=args.seed,
-                          replace=args.replace)
+                          replace=args.replace, gold_variants=args.gold_variants)
     out = augment_outcome(layout, cfg, jobs=args.jobs, scheduler=cluster(args),
                           progress=not args.quiet)
     con.info(out.headline)

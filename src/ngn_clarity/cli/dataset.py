@@ -75,7 +75,7 @@ def run(args: argparse.Namespace, con: Console, layout: Layout) -> int:
     ctx = dataset.DatasetRun(
         layout, args.source, IngestSettings(args.move, args.segment),
         AugmentSettings(per_gold=args.per_gold, severity=args.severity, seed=args.seed,
-                        replace=args.replace),
+                        replace=args.replace, gold_variants=args.gold_variants),
         jobs=args.jobs, scheduler=cluster(args), progress=not args.quiet,
         optional_sources=args.all)
     failed = False

@@ -19,6 +19,14 @@ regressor has targets for every augmented clip.
   the new ones, and the step says so in one line (exit 1); ``replace`` (``--replace``)
   removes those children first, and the children of an earlier version of a gold clip
   (which are otherwise kept beside the new ones, with a note).
+* **Gold variants** (``gold_variants``, ``--gold-variants N``): before the flawed clips, each
+  gold clip a user brought (not a variant itself) gets ``N`` copies processed within the taste
+  band (:mod:`ngn_clarity.flaws.taste`: tone, high-pass, mic distance, gentle compression, a
+  short room, saturation below audibility), written as gold ``<source>_<NNN>.wav`` with origin
+  ``taste``, the gold clip's split group and preset, and the chain under ``params``; variant
+  ``k`` draws from ``(seed, the gold clip's content hash, k)``. They are gold like any other,
+  so they get their own flawed children: a library of 20 clips with ``--gold-variants 2``
+  gives 60 gold clips and ``60 x per_gold`` flawed ones.
 * **Safe**: names are planned before any work; a clip and its record are committed record
   first, file last, without replacing any existing file (:func:`ngn_clarity.records.commit_clip`).
   A gold clip that cannot be used is reported with its one-line reason (exit 1).
@@ -36,9 +44,11 @@ import numpy as np
 
 from .. import audio, settings, taxonomy
 from ..catalog import Entry, scan
+from ..corrections import zero_correction
 from ..errors import SettingsError
 from ..executor import progress_bar, run_tasks
 from ..flaws import make_flawed
+from ..flaws.taste import apply_taste
 from ..fsutil import os_reason, sha256_file
 from ..layout import Layout
 from ..outcome import StepReport
@@ -59,6 +69,9 @@ class AugmentSettings(Validated):
         Severity is drawn uniformly from this range (0 = mild but audible, 1 = strong).
     seed : int
         Random seed; child ``k`` of a gold clip draws from (seed, its content hash, k).
+    gold_variants : int
+        Taste-band copies of each gold clip, made first and recorded as gold with origin
+        ``taste`` (0: none).
     replace : bool
         Remove the flawed clips augment made from a gold clip with other settings (seed,
         severity range), or from an earlier version of the gold clip, before making these
@@ -70,9 +83,11 @@ class AugmentSettings(Validated):
     severity: tuple[float, float] = (0.0, 1.0)
     seed: int = 0
     replace: bool = False
+    gold_variants: int = 0
 
     constraints = {"per_gold": Interval(int, 1, 100), "severity": Span(0.0, 1.0),
-                   "seed": settings.SEED_RANGE, "replace": Flag()}
+                   "seed": settings.SEED_RANGE, "replace": Flag(),
+                   "gold_variants": Interval(int, 0, 20)}
 
     @property
     def made_with(self) -> dict[str, Any]:
@@ -153,6 +168,123 @@ def _make_children(job: GoldJob) -> list[dict[str, Any]]:
     return rows
 
 
+@dataclass(frozen=True)
+class Variant:
+    k: int
+    name: str
+    seed: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class VariantJob:
+    """One gold clip and the taste-band variants to make of it."""
+
+    root: str
+    gold: str
+    gold_rel: str
+    gold_source: str
+    gold_sha256: str
+    instrument: str
+    source: str
+    group: str
+    preset: str
+    variants: tuple[Variant, ...]
+
+
+def _variant_seed(seed: int, gold_sha256: str, k: int) -> tuple[int, ...]:
+    return (seed, int(gold_sha256[:15], 16), k, 7)
+
+
+def _make_variants(job: VariantJob) -> list[dict[str, Any]]:
+    """Worker: read the gold clip once, make and commit each taste-band variant of it."""
+    layout = Layout(Path(job.root))
+    try:
+        samples, sr = audio.read_usable(job.gold)
+    except audio.AudioError as e:
+        return [{"status": "refused", "file": job.gold, "reason": e.reason}]
+    subtype = "FLOAT" if np.max(np.abs(samples)) > 1.0 else "PCM_24"
+    rows: list[dict[str, Any]] = []
+    for v in job.variants:
+        try:
+            tasted = apply_taste(samples, sr, job.instrument, np.random.default_rng(list(v.seed)))
+        except ValueError as e:
+            rows.append({"status": "refused", "file": job.gold, "reason": str(e)})
+            continue
+        data = audio.encode_wav(tasted.audio, sr, subtype)
+        record = ClipRecord(
+            file=v.name, subset="gold", instrument=job.instrument, source=job.source,
+            flawed_type=taxonomy.NO_FLAW, sha256=hashlib.sha256(data).hexdigest(),
+            origin="taste", original_name=Path(job.gold_rel).name,
+            original_path=job.gold_source, original_sha256=job.gold_sha256, group=job.group,
+            severity=0.0, preset=job.preset, correction=zero_correction(),
+            params=tasted.params(),
+            extra={"gold_file": job.gold_rel, "gold_sha256": job.gold_sha256, "k": v.k,
+                   "seed": list(v.seed), "sample_rate": sr,
+                   "channels": int(samples.shape[1])})
+        try:
+            dest = commit_clip(layout, record, data=data)
+        except FileExistsError:
+            rows.append({"status": "skipped", "file": str(layout.raw_dir(
+                "gold", job.instrument) / v.name), "reason": "a file not made by augment "
+                                                          "has this name; left alone"})
+            continue
+        rows.append({"status": "made", "file": str(dest), "variant": "taste"})
+    return rows
+
+
+def _plan_variants(layout: Layout, cfg: AugmentSettings, golds: list[Entry],
+                   rep: StepReport) -> list[VariantJob]:
+    """The taste-band variants still missing: ``gold_variants`` per gold clip that is not a
+    variant itself. A variant whose record survives without its file is made again under its
+    recorded name; one made with another seed is kept (and counted apart)."""
+    if cfg.gold_variants == 0:
+        return []
+    have: dict[tuple[str, int, tuple[int, ...]], ClipRecord] = {}
+    owned = set()
+    for rec in iter_records(layout, "gold"):
+        if rec.origin == "taste" and "gold_sha256" in rec.extra and "k" in rec.extra:
+            owned.add((rec.instrument, rec.file))
+            have[(rec.extra["gold_sha256"], int(rec.extra["k"]),
+                  tuple(rec.extra.get("seed", ())))] = rec
+    names = _Names(layout, frozenset(owned), "gold")
+    jobs, fine = [], 0
+    for e in golds:
+        if e.record is not None and e.record.origin == "taste":
+            continue
+        todo = []
+        for k in range(cfg.gold_variants):
+            seed = _variant_seed(cfg.seed, e.sha256, k)
+            made = have.get((e.sha256, k, seed))
+            if made is not None and (layout.raw_dir("gold", made.instrument) / made.file).exists():
+                fine += 1
+                continue
+            name = made.file if made is not None else names.next(e.clip.instrument, e.source,
+                                                                 None)
+            todo.append(Variant(k, name, seed))
+        if todo:
+            jobs.append(VariantJob(str(layout.root), str(e.clip.path), e.clip.rel,
+                                   e.rel_source, e.sha256, e.clip.instrument, e.source,
+                                   e.own_group, e.record.preset if e.record else "",
+                                   tuple(todo)))
+    if fine:
+        rep.notes.append(f"{fine} taste-band gold variant(s) up to date (already made)")
+    return jobs
+
+
+def _gold_entries(layout: Layout, rep: StepReport | None) -> list[Entry]:
+    """The usable gold clips of ``raw/`` (each refused one reported once, when ``rep``)."""
+    golds = []
+    for e in scan(layout).entries:
+        if e.clip.subset != "gold":
+            continue
+        if e.refusal is not None:
+            if rep is not None:
+                rep.skip(e.clip.path, f"not augmented: {e.refusal}")
+        else:
+            golds.append(e)
+    return golds
+
+
 @dataclass
 class _Names:
     """Canonical numbers for new children: per (instrument, name prefix), the smallest free
@@ -167,7 +299,8 @@ class _Names:
 
     layout: Layout
     owned: frozenset[tuple[str, str]]
-    """(instrument, file) of every flawed clip an augment record names."""
+    """(instrument, file) of every clip of ``subset`` an augment record names."""
+    subset: str = "flawed"
     used: dict[tuple[str, str], set[int]] = field(default_factory=dict)
     cursor: dict[tuple[str, str], int] = field(default_factory=dict)
 
@@ -183,7 +316,7 @@ class _Names:
             else None
 
     def _load(self, instrument: str, prefix: str) -> None:
-        folder = self.layout.raw_dir("flawed", instrument)
+        folder = self.layout.raw_dir(self.subset, instrument)
         used, base = set(), 0
         names = [e.name for e in os.scandir(folder)] if folder.is_dir() else []
         for name in names:
@@ -197,7 +330,7 @@ class _Names:
         self.used[(instrument, prefix)] = used
         self.cursor[(instrument, prefix)] = base
 
-    def next(self, instrument: str, source: str, flaw: str) -> str:
+    def next(self, instrument: str, source: str, flaw: str | None) -> str:
         prefix = taxonomy.name_prefix(source, flaw)
         key = (instrument, prefix)
         if key not in self.used:
@@ -375,14 +508,23 @@ def augment(layout: Layout, cfg: AugmentSettings | None = None, *, jobs: int | N
     layout.require()
     rep = StepReport("augment")
     with writing(layout, rep):
-        golds = []
-        for e in scan(layout).entries:
-            if e.clip.subset != "gold":
-                continue
-            if e.refusal is not None:
-                rep.skip(e.clip.path, f"not augmented: {e.refusal}")
-            else:
-                golds.append(e)
+        golds = _gold_entries(layout, rep)
+        variants = _plan_variants(layout, cfg, golds, rep)
+        if variants:
+            made = 0
+            with progress_bar(sum(len(j.variants) for j in variants), "gold variants",
+                              progress) as bar:
+                for _, rows in run_tasks(_make_variants, variants, jobs=jobs,
+                                         scheduler=scheduler):
+                    for row in rows:
+                        bar.update(1)
+                        if row["status"] == "made":
+                            made += 1
+                        else:
+                            rep.skip(row["file"], row["reason"] if row["status"] == "skipped"
+                                     else f"no gold variant: {row['reason']}")
+            rep.notes.append(f"{made} taste-band gold variant(s) made (origin taste)")
+            golds = _gold_entries(layout, None)
         work = _plan(layout, cfg, golds, rep)
         total = sum(len(j.children) for j in work)
         with progress_bar(total, "augment", progress) as bar:
