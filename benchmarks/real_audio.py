@@ -55,7 +55,7 @@ from ngn_clarity.model.artifacts import read_card  # noqa: E402
 CACHE = Path.home() / ".cache" / "ngn-clarity" / "real-audio"
 
 
-def clarity(*args: str, log: list[str]) -> None:
+def clarity(*args: str, log: list[str]) -> int:
     cmd = [sys.executable, "-m", "ngn_clarity.cli", *args, "-q"]
     t0 = time.perf_counter()
     res = subprocess.run(cmd, capture_output=True, text=True)
@@ -63,6 +63,9 @@ def clarity(*args: str, log: list[str]) -> None:
                f"{res.returncode} ({time.perf_counter() - t0:.0f} s)")
     if res.returncode not in (0, 1):
         raise SystemExit(f"`clarity {' '.join(args)}` failed:\n{res.stderr[-3000:]}")
+    if res.returncode:
+        log.append("  " + res.stderr.strip().splitlines()[-1] if res.stderr.strip() else "")
+    return res.returncode
 
 
 def linked_copy(src: Path, dest: Path) -> Path:
@@ -98,10 +101,13 @@ def train(data: Path, log: list[str], *extra: str) -> Path:
     return data
 
 
-def calibrated(data: Path, gold: Path, dest: Path, log: list[str]) -> Path:
-    """A linked copy of ``data`` whose model is calibrated with ``gold``."""
+def calibrated(data: Path, gold: Path, dest: Path, log: list[str]) -> Path | None:
+    """A linked copy of ``data`` whose model is calibrated with ``gold`` (None when calibrate
+    refuses, e.g. too little gold of an instrument: its figures would be the uncalibrated
+    model's)."""
     linked_copy(data, dest)
-    clarity("calibrate", "--gold", str(gold), "--data-dir", str(dest), log=log)
+    if clarity("calibrate", "--gold", str(gold), "--data-dir", str(dest), log=log):
+        return None
     return dest
 
 
@@ -117,8 +123,9 @@ def learning_curve(data: Path, entries: list[dict], work: Path, tests: list[dict
         shutil.rmtree(gold, ignore_errors=True)
         real_chain.copy_train_half(entries, gold, n)
         dest = calibrated(data, gold, work / f"curve_{n or 'all'}", log)
-        out[f"embedded, calibrated with {n or 'all'} recordings/instrument"] = \
-            real_eval.score(Layout(dest), tests, x)
+        if dest is not None:
+            out[f"embedded, calibrated with {n or 'all'} recordings/instrument"] = \
+                real_eval.score(Layout(dest), tests, x)
     return out
 
 
@@ -178,7 +185,10 @@ def main(argv: list[str] | None = None) -> int:
               "real (A augmented)": data["real"], "both": data["both"],
               "both, calibrated with A's gold": calibrated(
                   data["both"], work / "train_half", work / "both_cal", log)}
-    results = evaluate(models, tests, x)
+    refused = [name for name, path in models.items() if path is None]
+    results = evaluate({k: v for k, v in models.items() if v is not None}, tests, x)
+    for name in refused:
+        print(f"{name}: calibrate refused (see the log); left out")
     if not args.quick:
         results.update(learning_curve(data["embedded"], entries, work, tests, x, log))
     extra = {}
