@@ -35,7 +35,6 @@ regressor has targets for every augmented clip.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,17 +43,17 @@ import numpy as np
 
 from .. import audio, settings, taxonomy
 from ..catalog import Entry, scan
-from ..corrections import zero_correction
 from ..errors import SettingsError
 from ..executor import progress_bar, run_tasks
 from ..flaws import make_flawed
-from ..flaws.taste import apply_taste
 from ..fsutil import os_reason, sha256_file
 from ..layout import Layout
 from ..outcome import StepReport
 from ..records import ClipRecord, commit_clip, iter_records
 from ..settings import Flag, Interval, Scheduler, Span, Validated
 from .base import writing
+from .naming import Names
+from .variants import make_variants, plan_variants
 
 
 @dataclass(frozen=True)
@@ -168,109 +167,6 @@ def _make_children(job: GoldJob) -> list[dict[str, Any]]:
     return rows
 
 
-@dataclass(frozen=True)
-class Variant:
-    k: int
-    name: str
-    seed: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class VariantJob:
-    """One gold clip and the taste-band variants to make of it."""
-
-    root: str
-    gold: str
-    gold_rel: str
-    gold_source: str
-    gold_sha256: str
-    instrument: str
-    source: str
-    group: str
-    preset: str
-    variants: tuple[Variant, ...]
-
-
-def _variant_seed(seed: int, gold_sha256: str, k: int) -> tuple[int, ...]:
-    return (seed, int(gold_sha256[:15], 16), k, 7)
-
-
-def _make_variants(job: VariantJob) -> list[dict[str, Any]]:
-    """Worker: read the gold clip once, make and commit each taste-band variant of it."""
-    layout = Layout(Path(job.root))
-    try:
-        samples, sr = audio.read_usable(job.gold)
-    except audio.AudioError as e:
-        return [{"status": "refused", "file": job.gold, "reason": e.reason}]
-    subtype = "FLOAT" if np.max(np.abs(samples)) > 1.0 else "PCM_24"
-    rows: list[dict[str, Any]] = []
-    for v in job.variants:
-        try:
-            tasted = apply_taste(samples, sr, job.instrument, np.random.default_rng(list(v.seed)))
-        except ValueError as e:
-            rows.append({"status": "refused", "file": job.gold, "reason": str(e)})
-            continue
-        data = audio.encode_wav(tasted.audio, sr, subtype)
-        record = ClipRecord(
-            file=v.name, subset="gold", instrument=job.instrument, source=job.source,
-            flawed_type=taxonomy.NO_FLAW, sha256=hashlib.sha256(data).hexdigest(),
-            origin="taste", original_name=Path(job.gold_rel).name,
-            original_path=job.gold_source, original_sha256=job.gold_sha256, group=job.group,
-            severity=0.0, preset=job.preset, correction=zero_correction(),
-            params=tasted.params(),
-            extra={"gold_file": job.gold_rel, "gold_sha256": job.gold_sha256, "k": v.k,
-                   "seed": list(v.seed), "sample_rate": sr,
-                   "channels": int(samples.shape[1])})
-        try:
-            dest = commit_clip(layout, record, data=data)
-        except FileExistsError:
-            rows.append({"status": "skipped", "file": str(layout.raw_dir(
-                "gold", job.instrument) / v.name), "reason": "a file not made by augment "
-                                                          "has this name; left alone"})
-            continue
-        rows.append({"status": "made", "file": str(dest), "variant": "taste"})
-    return rows
-
-
-def _plan_variants(layout: Layout, cfg: AugmentSettings, golds: list[Entry],
-                   rep: StepReport) -> list[VariantJob]:
-    """The taste-band variants still missing: ``gold_variants`` per gold clip that is not a
-    variant itself. A variant whose record survives without its file is made again under its
-    recorded name; one made with another seed is kept (and counted apart)."""
-    if cfg.gold_variants == 0:
-        return []
-    have: dict[tuple[str, int, tuple[int, ...]], ClipRecord] = {}
-    owned = set()
-    for rec in iter_records(layout, "gold"):
-        if rec.origin == "taste" and "gold_sha256" in rec.extra and "k" in rec.extra:
-            owned.add((rec.instrument, rec.file))
-            have[(rec.extra["gold_sha256"], int(rec.extra["k"]),
-                  tuple(rec.extra.get("seed", ())))] = rec
-    names = _Names(layout, frozenset(owned), "gold")
-    jobs, fine = [], 0
-    for e in golds:
-        if e.record is not None and e.record.origin == "taste":
-            continue
-        todo = []
-        for k in range(cfg.gold_variants):
-            seed = _variant_seed(cfg.seed, e.sha256, k)
-            made = have.get((e.sha256, k, seed))
-            if made is not None and (layout.raw_dir("gold", made.instrument) / made.file).exists():
-                fine += 1
-                continue
-            name = made.file if made is not None else names.next(e.clip.instrument, e.source,
-                                                                 None)
-            todo.append(Variant(k, name, seed))
-        if todo:
-            jobs.append(VariantJob(str(layout.root), str(e.clip.path), e.clip.rel,
-                                   e.rel_source, e.sha256, e.clip.instrument, e.source,
-                                   e.own_group, e.record.preset if e.record else "",
-                                   tuple(todo)))
-    if fine:
-        rep.notes.append(f"{fine} taste-band gold variant(s) up to date (already made)")
-    return jobs
-
-
 def _gold_entries(layout: Layout, rep: StepReport | None) -> list[Entry]:
     """The usable gold clips of ``raw/`` (each refused one reported once, when ``rep``)."""
     golds = []
@@ -283,64 +179,6 @@ def _gold_entries(layout: Layout, rep: StepReport | None) -> list[Entry]:
         else:
             golds.append(e)
     return golds
-
-
-@dataclass
-class _Names:
-    """Canonical numbers for new children: per (instrument, name prefix), the smallest free
-    number above every name augment does not own (files another step or the user put there).
-
-    Numbers held by augment's own records (made, or planned by a run killed before the file
-    was written) are skipped, never reused. Children are numbered in one fixed order, so a
-    clean run numbers them ``base+1, base+2, ...`` and a run after a kill gives each missing
-    child exactly the number a clean run gives it: the numbers still free are the ones the
-    killed run never committed.
-    """
-
-    layout: Layout
-    owned: frozenset[tuple[str, str]]
-    """(instrument, file) of every clip of ``subset`` an augment record names."""
-    subset: str = "flawed"
-    used: dict[tuple[str, str], set[int]] = field(default_factory=dict)
-    cursor: dict[tuple[str, str], int] = field(default_factory=dict)
-
-    @staticmethod
-    def _index(name: str, prefix: str) -> int | None:
-        if not name.startswith(prefix):
-            return None
-        try:
-            parsed = taxonomy.parse_canonical(name)
-        except taxonomy.TaxonomyError:
-            return None
-        return parsed.index if taxonomy.name_prefix(parsed.source, parsed.flaw) == prefix \
-            else None
-
-    def _load(self, instrument: str, prefix: str) -> None:
-        folder = self.layout.raw_dir(self.subset, instrument)
-        used, base = set(), 0
-        names = [e.name for e in os.scandir(folder)] if folder.is_dir() else []
-        for name in names:
-            if (i := self._index(name, prefix)) is not None:
-                used.add(i)
-                if (instrument, name) not in self.owned:
-                    base = max(base, i)
-        for inst, name in self.owned:
-            if inst == instrument and (i := self._index(name, prefix)) is not None:
-                used.add(i)
-        self.used[(instrument, prefix)] = used
-        self.cursor[(instrument, prefix)] = base
-
-    def next(self, instrument: str, source: str, flaw: str | None) -> str:
-        prefix = taxonomy.name_prefix(source, flaw)
-        key = (instrument, prefix)
-        if key not in self.used:
-            self._load(instrument, prefix)
-        i = self.cursor[key] + 1
-        while i in self.used[key]:
-            i += 1
-        self.used[key].add(i)
-        self.cursor[key] = i
-        return taxonomy.canonical_name(source, i, "wav", flaw)
 
 
 @dataclass
@@ -385,7 +223,7 @@ def _existing(layout: Layout, cfg: AugmentSettings, golds: list[Entry]) -> _Exis
 
 
 def _children(layout: Layout, cfg: AugmentSettings, e: Entry, old: _Existing,
-              names: _Names) -> tuple[list[Child], int]:
+              names: Names) -> tuple[list[Child], int]:
     """The children gold clip ``e`` still needs, and how many it has already."""
     flaws = taxonomy.flaws_for(e.clip.instrument)
     offset = int(e.sha256[:8], 16) % len(flaws)
@@ -409,7 +247,7 @@ def _children(layout: Layout, cfg: AugmentSettings, e: Entry, old: _Existing,
 def _plan(layout: Layout, cfg: AugmentSettings, golds: list[Entry],
           rep: StepReport) -> list[GoldJob]:
     old = _existing(layout, cfg, golds)
-    names = _Names(layout, frozenset(old.owned))
+    names = Names(layout, frozenset(old.owned))
     jobs, up_to_date, blocked = [], 0, []
     if cfg.replace:
         _remove(layout, [r for e in golds for r in old.other.get(e.sha256, [])] + old.stale,
@@ -509,12 +347,12 @@ def augment(layout: Layout, cfg: AugmentSettings | None = None, *, jobs: int | N
     rep = StepReport("augment")
     with writing(layout, rep):
         golds = _gold_entries(layout, rep)
-        variants = _plan_variants(layout, cfg, golds, rep)
+        variants = plan_variants(layout, cfg.gold_variants, cfg.seed, golds, rep)
         if variants:
             made = 0
             with progress_bar(sum(len(j.variants) for j in variants), "gold variants",
                               progress) as bar:
-                for _, rows in run_tasks(_make_variants, variants, jobs=jobs,
+                for _, rows in run_tasks(make_variants, variants, jobs=jobs,
                                          scheduler=scheduler):
                     for row in rows:
                         bar.update(1)

@@ -1,0 +1,131 @@
+"""``clarity augment --gold-variants N``: taste-band copies of a user's gold clips.
+
+Each gold clip a user brought (not a variant itself) gets ``N`` copies processed within the
+taste band (:mod:`ngn_clarity.flaws.taste`), written as gold ``<source>_<NNN>.wav`` with
+origin ``taste``, the gold clip's split group and preset and the chain under ``params``;
+variant ``k`` draws from ``(seed, the gold clip's content hash, k)``. Committed record first,
+file last (:func:`ngn_clarity.records.commit_clip`), never over a file; a variant whose record
+survives without its file is made again under its recorded name. :mod:`.augment` runs them
+before the flawed children, so the variants get children too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import audio, taxonomy
+from ..catalog import Entry
+from ..corrections import zero_correction
+from ..flaws.taste import apply_taste
+from ..layout import Layout
+from ..outcome import StepReport
+from ..records import ClipRecord, commit_clip, iter_records
+from .naming import Names
+
+
+@dataclass(frozen=True)
+class Variant:
+    k: int
+    name: str
+    seed: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class VariantJob:
+    """One gold clip and the taste-band variants to make of it."""
+
+    root: str
+    gold: str
+    gold_rel: str
+    gold_source: str
+    gold_sha256: str
+    instrument: str
+    source: str
+    group: str
+    preset: str
+    variants: tuple[Variant, ...]
+
+
+def _variant_seed(seed: int, gold_sha256: str, k: int) -> tuple[int, ...]:
+    return (seed, int(gold_sha256[:15], 16), k, 7)
+
+
+def make_variants(job: VariantJob) -> list[dict[str, Any]]:
+    """Worker: read the gold clip once, make and commit each taste-band variant of it."""
+    layout = Layout(Path(job.root))
+    try:
+        samples, sr = audio.read_usable(job.gold)
+    except audio.AudioError as e:
+        return [{"status": "refused", "file": job.gold, "reason": e.reason}]
+    subtype = "FLOAT" if np.max(np.abs(samples)) > 1.0 else "PCM_24"
+    rows: list[dict[str, Any]] = []
+    for v in job.variants:
+        try:
+            tasted = apply_taste(samples, sr, job.instrument, np.random.default_rng(list(v.seed)))
+        except ValueError as e:
+            rows.append({"status": "refused", "file": job.gold, "reason": str(e)})
+            continue
+        data = audio.encode_wav(tasted.audio, sr, subtype)
+        record = ClipRecord(
+            file=v.name, subset="gold", instrument=job.instrument, source=job.source,
+            flawed_type=taxonomy.NO_FLAW, sha256=hashlib.sha256(data).hexdigest(),
+            origin="taste", original_name=Path(job.gold_rel).name,
+            original_path=job.gold_source, original_sha256=job.gold_sha256, group=job.group,
+            severity=0.0, preset=job.preset, correction=zero_correction(),
+            params=tasted.params(),
+            extra={"gold_file": job.gold_rel, "gold_sha256": job.gold_sha256, "k": v.k,
+                   "seed": list(v.seed), "sample_rate": sr,
+                   "channels": int(samples.shape[1])})
+        try:
+            dest = commit_clip(layout, record, data=data)
+        except FileExistsError:
+            rows.append({"status": "skipped", "file": str(layout.raw_dir(
+                "gold", job.instrument) / v.name), "reason": "a file not made by augment "
+                                                          "has this name; left alone"})
+            continue
+        rows.append({"status": "made", "file": str(dest), "variant": "taste"})
+    return rows
+
+
+def plan_variants(layout: Layout, count: int, seed: int, golds: list[Entry],
+                  rep: StepReport) -> list[VariantJob]:
+    """The taste-band variants still missing: ``gold_variants`` per gold clip that is not a
+    variant itself. A variant whose record survives without its file is made again under its
+    recorded name; one made with another seed is kept (and counted apart)."""
+    if count == 0:
+        return []
+    have: dict[tuple[str, int, tuple[int, ...]], ClipRecord] = {}
+    owned = set()
+    for rec in iter_records(layout, "gold"):
+        if rec.origin == "taste" and "gold_sha256" in rec.extra and "k" in rec.extra:
+            owned.add((rec.instrument, rec.file))
+            have[(rec.extra["gold_sha256"], int(rec.extra["k"]),
+                  tuple(rec.extra.get("seed", ())))] = rec
+    names = Names(layout, frozenset(owned), "gold")
+    jobs, fine = [], 0
+    for e in golds:
+        if e.record is not None and e.record.origin == "taste":
+            continue
+        todo = []
+        for k in range(count):
+            drawn = _variant_seed(seed, e.sha256, k)
+            made = have.get((e.sha256, k, drawn))
+            if made is not None and (layout.raw_dir("gold", made.instrument) / made.file).exists():
+                fine += 1
+                continue
+            name = made.file if made is not None else names.next(e.clip.instrument, e.source,
+                                                                 None)
+            todo.append(Variant(k, name, drawn))
+        if todo:
+            jobs.append(VariantJob(str(layout.root), str(e.clip.path), e.clip.rel,
+                                   e.rel_source, e.sha256, e.clip.instrument, e.source,
+                                   e.own_group, e.record.preset if e.record else "",
+                                   tuple(todo)))
+    if fine:
+        rep.notes.append(f"{fine} taste-band gold variant(s) up to date (already made)")
+    return jobs
