@@ -94,9 +94,10 @@ def make_variants(job: VariantJob) -> list[dict[str, Any]]:
 
 def plan_variants(layout: Layout, count: int, seed: int, golds: list[Entry],
                   rep: StepReport) -> list[VariantJob]:
-    """The taste-band variants still missing: ``gold_variants`` per gold clip that is not a
-    variant itself. A variant whose record survives without its file is made again under its
-    recorded name; one made with another seed is kept (and counted apart)."""
+    """The taste-band variants still missing: ``count`` per gold clip that is not a variant
+    itself, drawn with ``seed``. A variant whose record survives without its file is made
+    again under its recorded name; variants made with another seed stay as they are (they
+    are gold clips like any other)."""
     if count == 0:
         return []
     have: dict[tuple[str, int, tuple[int, ...]], ClipRecord] = {}
