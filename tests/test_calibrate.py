@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -95,6 +96,34 @@ def model(tmp_path_factory):
     return layout, halves
 
 
+def test_gold_the_model_was_trained_on_is_named(model, tmp_path, monkeypatch):
+    layout, halves = model
+    copy = Layout(tmp_path / "data")
+    shutil.copytree(layout.root, copy.root, symlinks=True)
+    _, trained = load_trained(copy)
+    ref = trained.reference
+    assert ref.origin.get("by") == "train"  # this test runs before any calibrates it
+    rng = np.random.default_rng(0)
+    picks = np.concatenate([rng.choice(np.flatnonzero(ref.bank_instrument == k), 7,
+                                       replace=False) for k in range(5)])
+    seen_gold = calmod.Gold(ref.bank[picks].copy(), ref.bank_instrument[picks].copy(),
+                            np.array([f"f{j // 2}" for j in range(len(picks))]),
+                            np.zeros((len(picks), 31)))
+    assert calmod.seen_in_training(ref, seen_gold).all()
+    new = calmod.read_gold(calmod.CalibrateSettings(gold=str(halves["b"])), trained.schema,
+                           trained.target_lufs, StepReport("t"))
+    assert not calmod.seen_in_training(ref, new).any()  # a studio's own gold
+    moved = dataclasses.replace(seen_gold, x=seen_gold.x + np.float32(1e-3))
+    assert not calmod.seen_in_training(ref, moved).any()
+    # calibrate says so, in one line, and still calibrates
+    monkeypatch.setattr(calmod, "read_gold", lambda *a, **k: seen_gold)
+    done = calmod.calibrate(copy, calmod.CalibrateSettings(gold=str(halves["b"]), jobs=1))
+    note = [n for n in done.report.notes if "trained on" in n]
+    assert note and note[0].startswith(f"{len(picks)} of your {len(picks)} gold clips")
+    _, after = load_trained(copy)
+    assert not calmod.seen_in_training(after.reference, seen_gold).any()  # calibrated now
+
+
 def _versions(layout: Layout) -> dict:
     return {p.name: digest(p) for p in layout.models.iterdir() if p.is_file()}
 
@@ -151,3 +180,4 @@ def test_calibrate_refuses_no_gold_and_one_instrument_with_a_reason(model, tmp_p
     for inst in ("vocals", "bass", "guitar", "keys"):  # only drums were calibrated
         assert after["none_thresholds"][inst] == before["none_thresholds"][inst]
     assert main([*args, str(tmp_path / "nowhere")]) == 2  # a mistyped folder: usage
+
