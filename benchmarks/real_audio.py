@@ -27,7 +27,7 @@ their sox chains and EQ truth: ``benchmarks/fix.py`` reads it). Skips cleanly (e
 line) without sox or without cached recordings (nor the registries to fetch them).
 
     python benchmarks/real_audio.py [--work DIR] [--synth N] [--per-gold K] [--segment S]
-                                    [--cues] [--quick]
+                                    [--cues] [--quick] [--no-taste] [--embedded-only] [--reuse]
 """
 
 from __future__ import annotations
@@ -81,7 +81,13 @@ def build_data(work: Path, train_dir: Path, args, log: list[str]) -> dict[str, P
     common = ["--jobs", str(os.cpu_count() or 1)]
     embedded, real, both = work / "embedded", work / "real", work / "both"
     clarity("synth", "--per-instrument", str(args.synth), "--flawed-per-instrument", "0",
-            "--seed", str(args.seed), "--data-dir", str(embedded), *common, log=log)
+            "--seed", str(args.seed), "--data-dir", str(embedded), *common,
+            *(["--no-taste"] if args.no_taste else []), log=log)
+    if args.embedded_only:
+        clarity("augment", "--per-gold", str(args.per_gold), "--seed", str(args.seed),
+                "--data-dir", str(embedded), *common, log=log)
+        clarity("run", "--data-dir", str(embedded), *common, log=log)
+        return {"embedded": embedded}
     clarity("dataset", "--init", "--import-gold", "--source", str(train_dir), "--segment",
             str(args.segment), "--data-dir", str(real), log=log)
     shutil.copytree(embedded / "raw", both / "raw")
@@ -139,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cues", action="store_true", help="also the cue-family ablation")
     ap.add_argument("--quick", action="store_true", help="60 gold per instrument, no curve")
+    ap.add_argument("--no-taste", action="store_true",
+                    help="the embedded set's gold without the taste band (an ablation)")
+    ap.add_argument("--embedded-only", action="store_true",
+                    help="only the embedded-set models (no real or both data folders)")
     ap.add_argument("--reuse", action="store_true",
                     help="keep the data folders and models a previous run left in --work")
     args = ap.parse_args(argv)
@@ -164,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(entries)} real recordings: {n_train} in the train half, {len(tests)} test "
           f"clips ({sum(t['flaw'] == 'none' for t in tests)} gold: {per_inst}), sox-flawed "
           f"the rest", flush=True)
-    names = ("embedded", "real", "both")
+    names = ("embedded",) if args.embedded_only else ("embedded", "real", "both")
     if args.reuse and all((work / n / "models" / "model_card.json").exists() for n in names):
         data = {n: work / n for n in names}
     else:
@@ -182,14 +192,16 @@ def main(argv: list[str] | None = None) -> int:
               "embedded, no gold comparison": ablation,
               "embedded, no gold comparison, calibrated": calibrated(
                   ablation, work / "train_half", work / "ablation_cal", log),
-              "real (A augmented)": data["real"], "both": data["both"],
-              "both, calibrated with A's gold": calibrated(
-                  data["both"], work / "train_half", work / "both_cal", log)}
+              }
+    if not args.embedded_only:
+        models.update({"real (A augmented)": data["real"], "both": data["both"],
+                       "both, calibrated with A's gold": calibrated(
+                           data["both"], work / "train_half", work / "both_cal", log)})
     refused = [name for name, path in models.items() if path is None]
     results = evaluate({k: v for k, v in models.items() if v is not None}, tests, x)
     for name in refused:
         print(f"{name}: calibrate refused (see the log); left out")
-    if not args.quick:
+    if not args.quick and not args.embedded_only:
         results.update(learning_curve(data["embedded"], entries, work, tests, x, log))
     extra = {}
     if args.cues:
