@@ -301,7 +301,7 @@ def test_severity_and_counts_are_checked(tmp_path, capsys):
 #: not at a moment a poll happens to catch (so it can never come too late).
 _KILLED_CHILD = """
 import os, signal, sys
-from ngn_clarity.steps import augment as step
+from ngn_clarity.steps import naming as step  # where augment commits its clips
 from ngn_clarity.cli import main
 
 MAIN, KILL_AFTER, done = os.getpid(), int(sys.argv[1]), [0]

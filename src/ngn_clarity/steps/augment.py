@@ -34,14 +34,12 @@ regressor has targets for every augmented clip.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .. import audio, settings, taxonomy
+from .. import settings, taxonomy
 from ..catalog import Entry, scan
 from ..errors import SettingsError
 from ..executor import progress_bar, run_tasks
@@ -49,10 +47,10 @@ from ..flaws import make_flawed
 from ..fsutil import os_reason, sha256_file
 from ..layout import Layout
 from ..outcome import StepReport
-from ..records import ClipRecord, commit_clip, iter_records
+from ..records import ClipRecord, iter_records
 from ..settings import Flag, Interval, Scheduler, Span, Validated
 from .base import writing
-from .naming import Names
+from .naming import GoldFile, Maker, Names, drawn_seed, make_from_gold
 from .variants import make_variants, plan_variants
 
 
@@ -110,61 +108,29 @@ class Child:
 
 
 @dataclass(frozen=True)
-class GoldJob:
-    root: str
-    gold: str
-    """Path of the gold clip."""
-    gold_rel: str
-    gold_source: str
-    """``raw/gold/<instrument>/<rel>``: where the gold clip is, below the data root."""
-    gold_sha256: str
-    instrument: str
-    source: str
-    group: str
-    preset: str
-    """The gold clip's preset (what made the sound), kept for leave-source-out splits."""
-    children: tuple[Child, ...]
+class GoldJob(GoldFile):
+    """A gold clip and the flawed children to make of it."""
+
+    children: tuple[Child, ...] = ()
     made_with: dict[str, Any] = field(default_factory=dict)
     """The settings the children are made with (see :attr:`AugmentSettings.made_with`)."""
 
 
-def _child_seed(seed: int, gold_sha256: str, k: int) -> tuple[int, ...]:
-    return (seed, int(gold_sha256[:15], 16), k)
-
-
 def _make_children(job: GoldJob) -> list[dict[str, Any]]:
     """Worker: read the gold clip once, make and commit each child."""
-    layout = Layout(Path(job.root))
-    try:
-        samples, sr = audio.read_usable(job.gold)
-    except audio.AudioError as e:
-        return [{"status": "refused", "file": job.gold, "reason": e.reason}]
-    subtype = "FLOAT" if np.max(np.abs(samples)) > 1.0 else "PCM_24"
-    rows: list[dict[str, Any]] = []
-    for c in job.children:
-        made = make_flawed(samples, sr, job.instrument, c.flaw, c.severity,
-                           np.random.default_rng(list(c.seed)))
-        data = audio.encode_wav(made.audio, sr, subtype)
-        record = ClipRecord(
-            file=c.name, subset="flawed", instrument=job.instrument, source=job.source,
-            flawed_type=c.flaw, sha256=hashlib.sha256(data).hexdigest(), origin="augment",
-            original_name=Path(job.gold_rel).name, original_path=job.gold_source,
-            original_sha256=job.gold_sha256, group=job.group, severity=made.severity,
-            preset=job.preset, correction=made.correction,
-            params=made.params(),
-            extra={"gold_file": job.gold_rel, "gold_sha256": job.gold_sha256, "k": c.k,
-                   "seed": list(c.seed), "settings": job.made_with, "sample_rate": sr,
-                   "channels": int(samples.shape[1])})
-        try:
-            dest = commit_clip(layout, record, data=data)
-        except FileExistsError:
-            rows.append({"status": "skipped", "file": str(layout.raw_dir(
-                "flawed", job.instrument) / c.name), "reason": "a file not made by augment "
-                                                             "has this name; left alone"})
-            continue
-        rows.append({"status": "made", "file": str(dest), "flaw": c.flaw,
-                     "variant": made.variant, "severity": made.severity})
-    return rows
+    def child(c: Child) -> Maker:
+        def make(samples: np.ndarray, sr: int):
+            made = make_flawed(samples, sr, job.instrument, c.flaw, c.severity,
+                               np.random.default_rng(list(c.seed)))
+            return made.audio, {
+                "flawed_type": c.flaw, "origin": "augment", "severity": made.severity,
+                "correction": made.correction, "params": made.params(),
+                "extra": {"gold_file": job.gold_rel, "gold_sha256": job.gold_sha256,
+                          "k": c.k, "seed": list(c.seed), "settings": job.made_with}}, {
+                "flaw": c.flaw, "variant": made.variant, "severity": made.severity}
+        return make
+
+    return make_from_gold(job, "flawed", ((c.name, child(c)) for c in job.children))
 
 
 def _gold_entries(layout: Layout, rep: StepReport | None) -> list[Entry]:
@@ -200,7 +166,7 @@ def _made_with(rec: ClipRecord, cfg: AugmentSettings) -> bool:
     kept = rec.extra.get("settings")
     if kept is not None:
         return bool(kept == cfg.made_with)
-    seed = _child_seed(cfg.seed, rec.extra["gold_sha256"], int(rec.extra["k"]))
+    seed = drawn_seed(cfg.seed, rec.extra["gold_sha256"], int(rec.extra["k"]))
     return list(rec.extra.get("seed", ())) == list(seed) and rec.severity == cfg.draw(seed)
 
 
@@ -237,7 +203,7 @@ def _children(layout: Layout, cfg: AugmentSettings, e: Entry, old: _Existing,
                 children.append(Child(k, made.flawed_type, made.file,
                                       tuple(made.extra["seed"]), float(made.severity or 0.0)))
             continue
-        seed = _child_seed(cfg.seed, e.sha256, k)
+        seed = drawn_seed(cfg.seed, e.sha256, k)
         flaw = flaws[(offset + k) % len(flaws)]
         children.append(Child(k, flaw, names.next(e.clip.instrument, e.source, flaw),
                               seed, cfg.draw(seed)))
@@ -259,10 +225,7 @@ def _plan(layout: Layout, cfg: AugmentSettings, golds: list[Entry],
         children, fine = _children(layout, cfg, e, old, names)
         up_to_date += fine
         if children:
-            jobs.append(GoldJob(str(layout.root), str(e.clip.path), e.clip.rel, e.rel_source,
-                                e.sha256, e.clip.instrument, e.source, e.own_group,
-                                e.record.preset if e.record else "", tuple(children),
-                                cfg.made_with))
+            jobs.append(GoldJob(*GoldFile.of(layout, e), tuple(children), cfg.made_with))
     if up_to_date:
         rep.notes.append(f"{up_to_date} augmented clip(s) up to date (already made)")
     if blocked:

@@ -11,21 +11,19 @@ before the flawed children, so the variants get children too.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .. import audio, taxonomy
+from .. import taxonomy
 from ..catalog import Entry
 from ..corrections import zero_correction
 from ..flaws.taste import apply_taste
 from ..layout import Layout
 from ..outcome import StepReport
-from ..records import ClipRecord, commit_clip, iter_records
-from .naming import Names
+from ..records import ClipRecord, iter_records
+from .naming import GoldFile, Maker, Names, drawn_seed, make_from_gold
 
 
 @dataclass(frozen=True)
@@ -36,60 +34,29 @@ class Variant:
 
 
 @dataclass(frozen=True)
-class VariantJob:
+class VariantJob(GoldFile):
     """One gold clip and the taste-band variants to make of it."""
 
-    root: str
-    gold: str
-    gold_rel: str
-    gold_source: str
-    gold_sha256: str
-    instrument: str
-    source: str
-    group: str
-    preset: str
-    variants: tuple[Variant, ...]
-
-
-def _variant_seed(seed: int, gold_sha256: str, k: int) -> tuple[int, ...]:
-    return (seed, int(gold_sha256[:15], 16), k, 7)
+    variants: tuple[Variant, ...] = ()
 
 
 def make_variants(job: VariantJob) -> list[dict[str, Any]]:
     """Worker: read the gold clip once, make and commit each taste-band variant of it."""
-    layout = Layout(Path(job.root))
-    try:
-        samples, sr = audio.read_usable(job.gold)
-    except audio.AudioError as e:
-        return [{"status": "refused", "file": job.gold, "reason": e.reason}]
-    subtype = "FLOAT" if np.max(np.abs(samples)) > 1.0 else "PCM_24"
-    rows: list[dict[str, Any]] = []
-    for v in job.variants:
-        try:
-            tasted = apply_taste(samples, sr, job.instrument, np.random.default_rng(list(v.seed)))
-        except ValueError as e:
-            rows.append({"status": "refused", "file": job.gold, "reason": str(e)})
-            continue
-        data = audio.encode_wav(tasted.audio, sr, subtype)
-        record = ClipRecord(
-            file=v.name, subset="gold", instrument=job.instrument, source=job.source,
-            flawed_type=taxonomy.NO_FLAW, sha256=hashlib.sha256(data).hexdigest(),
-            origin="taste", original_name=Path(job.gold_rel).name,
-            original_path=job.gold_source, original_sha256=job.gold_sha256, group=job.group,
-            severity=0.0, preset=job.preset, correction=zero_correction(),
-            params=tasted.params(),
-            extra={"gold_file": job.gold_rel, "gold_sha256": job.gold_sha256, "k": v.k,
-                   "seed": list(v.seed), "sample_rate": sr,
-                   "channels": int(samples.shape[1])})
-        try:
-            dest = commit_clip(layout, record, data=data)
-        except FileExistsError:
-            rows.append({"status": "skipped", "file": str(layout.raw_dir(
-                "gold", job.instrument) / v.name), "reason": "a file not made by augment "
-                                                          "has this name; left alone"})
-            continue
-        rows.append({"status": "made", "file": str(dest), "variant": "taste"})
-    return rows
+    def variant(v: Variant) -> Maker:
+        def make(samples: np.ndarray, sr: int):
+            try:
+                tasted = apply_taste(samples, sr, job.instrument,
+                                     np.random.default_rng(list(v.seed)))
+            except ValueError as e:
+                return str(e)
+            return tasted.audio, {
+                "flawed_type": taxonomy.NO_FLAW, "origin": "taste", "severity": 0.0,
+                "correction": zero_correction(), "params": tasted.params(),
+                "extra": {"gold_file": job.gold_rel, "gold_sha256": job.gold_sha256,
+                          "k": v.k, "seed": list(v.seed)}}, {"variant": "taste"}
+        return make
+
+    return make_from_gold(job, "gold", ((v.name, variant(v)) for v in job.variants))
 
 
 def plan_variants(layout: Layout, count: int, seed: int, golds: list[Entry],
@@ -114,7 +81,7 @@ def plan_variants(layout: Layout, count: int, seed: int, golds: list[Entry],
             continue
         todo = []
         for k in range(count):
-            drawn = _variant_seed(seed, e.sha256, k)
+            drawn = drawn_seed(seed, e.sha256, k, 7)
             made = have.get((e.sha256, k, drawn))
             if made is not None and (layout.raw_dir("gold", made.instrument) / made.file).exists():
                 fine += 1
@@ -123,10 +90,7 @@ def plan_variants(layout: Layout, count: int, seed: int, golds: list[Entry],
                                                                  None)
             todo.append(Variant(k, name, drawn))
         if todo:
-            jobs.append(VariantJob(str(layout.root), str(e.clip.path), e.clip.rel,
-                                   e.rel_source, e.sha256, e.clip.instrument, e.source,
-                                   e.own_group, e.record.preset if e.record else "",
-                                   tuple(todo)))
+            jobs.append(VariantJob(*GoldFile.of(layout, e), tuple(todo)))
     if fine:
         rep.notes.append(f"{fine} taste-band gold variant(s) up to date (already made)")
     return jobs
