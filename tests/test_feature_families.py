@@ -272,3 +272,27 @@ def test_active_share_of_a_clip_half_silent():
     t = np.arange(SR * 4) / SR
     x = (0.3 * np.sin(2 * np.pi * 440 * t) * (t < 2.0))[:, None].astype(np.float32)
     assert run("source_activity", x)["active_share"] == pytest.approx(0.5, abs=0.02)
+
+
+def test_shared_window_energies_match_the_direct_sums():
+    """One running sum of y**2 serves the fine envelope and the long frames' activity: each
+    window's mean square equals the direct one, zero past the end."""
+    rng = np.random.default_rng(3)
+    y = rng.uniform(-0.5, 0.5, 44100).astype(np.float32)
+    a = Analysis(y[:, None], 44100)
+    starts = np.array([0, 100, 40000, 44000, 44100, 50000])
+    direct = [float(np.sum(a.y64[s:s + 512] ** 2)) / 512 for s in starts]
+    np.testing.assert_allclose(a.window_energy(starts, 512), direct, rtol=1e-9, atol=1e-15)
+    assert a.window_energy(np.array([44100]), 512)[0] == 0.0
+    # the centroid both families read: a 1 kHz sine's is 1 kHz on every inner frame
+    t = np.arange(44100) / 44100
+    sine = Analysis((0.5 * np.sin(2 * np.pi * 1000 * t))[:, None].astype(np.float32), 44100)
+    assert np.all(np.abs(sine.centroid[4:-4] - 1000) < 30)  # away from the padded ends
+
+
+def test_closed_form_decay_slope_is_polyfits():
+    from ngn_clarity.features.families import _slope
+
+    x = np.arange(40) * 0.0029
+    y = -35.0 * x + np.random.default_rng(0).normal(0, 0.5, 40)
+    assert _slope(x, y) == pytest.approx(np.polyfit(x, y, 1)[0], rel=1e-12)

@@ -138,3 +138,20 @@ def test_what_the_probe_found_unclear_on_the_page(reported):
     lo, hi = figures.spectra(part, cols, np.array([100.0, 1000.0, 10000.0]),
                              "bass").axes[0].get_ylim()
     assert hi - lo <= figures.SPECTRUM_RANGE_DB
+
+
+def test_box_stats_follow_matplotlibs_boxplot_rule():
+    """The analysis plots draw boxes from numpy quartiles: the same numbers matplotlib's
+    own boxplot computes (whiskers at the last value within 1.5 IQR)."""
+    import numpy as np
+    from matplotlib.cbook import boxplot_stats
+
+    from ngn_clarity.report.figures import box_stats
+
+    rng = np.random.default_rng(1)
+    z = np.column_stack([rng.normal(size=200), rng.standard_t(2, size=200),
+                         np.r_[rng.uniform(size=199), 40.0]])
+    got = box_stats(z)
+    for k, want in enumerate(boxplot_stats(z)):
+        np.testing.assert_allclose(got[:, k], [want["whislo"], want["q1"], want["med"],
+                                               want["q3"], want["whishi"]], rtol=1e-12)

@@ -45,7 +45,7 @@ from .state import NormState, read_state, write_failed, write_output
 
 #: Part of every fingerprint cache key: bump when extraction code changes its numbers (or
 #: what a cache entry holds).
-EXTRACTOR_VERSION = 3
+EXTRACTOR_VERSION = 4
 #: The cache namespace of fingerprints (``cache/features/``).
 FEATURES = "features"
 

@@ -86,12 +86,12 @@ def level_tilt(a: Analysis) -> dict[str, float]:
     share of power above 4 kHz (dB) against its level (dB) (saturation brightens the loud
     frames), and ``hf_loud_quiet_db`` the mean HF share of the loudest quarter of frames minus
     that of the quietest quarter. 0 with fewer than 4 frames or no level spread."""
-    p = a.power[:, a.active].astype(np.float64)
-    if p.shape[1] < 4:
+    if int(a.active.sum()) < 4:
         return {"tilt_level_slope": 0.0, "hf_loud_quiet_db": 0.0}
-    total = p.sum(axis=0)
+    total = a.power.sum(axis=0, dtype=np.float64)[a.active]
     level = power_db(total)
-    hf = power_db(p[a.freqs >= 4000].sum(axis=0) / np.maximum(total, 1e-30))
+    high = a.power[a.freqs >= 4000].sum(axis=0, dtype=np.float64)[a.active]
+    hf = power_db(high / np.maximum(total, 1e-30))
     x = level - level.mean()
     den = float(x @ x)
     if den <= 1e-9:
@@ -109,7 +109,7 @@ def onset_peaks(a: Analysis) -> dict[str, float]:
     e, hop_s = a.fine_env_db, FINE_HOP / SR
     peaks = [float(e[i:i + int(round(0.03 / hop_s)) + 1].max())
              for i in (int(round(t / hop_s)) for t in a.onsets_s) if i < len(e)]
-    y = a.y.astype(np.float64)
+    y = a.y64
     w = int(0.05 * SR)
     n = len(y) // w
     crest = np.zeros(0)

@@ -34,9 +34,7 @@ def family(fn: Family) -> Family:
 @family
 def seed_spectral(a: Analysis) -> dict[str, float]:
     """Spectral centroid, flatness and MFCC 0-12, each the mean over active frames."""
-    mag, f = a.mag.astype(np.float64), a.freqs
-    col = mag.sum(axis=0)
-    centroid = np.divide(f @ mag, col, out=np.zeros_like(col), where=col > 1e-30)
+    centroid = a.centroid
     p = np.maximum(a.power, np.float32(1e-10))
     flatness = np.exp(np.mean(np.log(p), axis=0)) / np.mean(p, axis=0)
     out = {"spectral_centroid": a.mean_active(centroid),
@@ -48,7 +46,7 @@ def seed_spectral(a: Analysis) -> dict[str, float]:
 @family
 def seed_dynamics(a: Analysis) -> dict[str, float]:
     """Crest factor (peak / RMS), RMS and peak-to-average (peak / mean |x|) of ``y``."""
-    y = a.y.astype(np.float64)
+    y = a.y64
     peak = float(np.max(np.abs(y)))
     rms = float(np.sqrt(np.mean(y * y)))
     mean_abs = float(np.mean(np.abs(y)))
@@ -62,9 +60,9 @@ def seed_temporal(a: Analysis) -> dict[str, float]:
     means over active frames."""
     y = np.pad(a.y, 1024, mode="edge")
     n = a.mag.shape[1]
-    neg = np.signbit(np.where(np.abs(y) <= 1e-10, 0.0, y))
-    change = np.concatenate(([False], neg[1:] != neg[:-1])).astype(np.float64)
-    c = np.concatenate(([0.0], np.cumsum(change)))
+    neg = np.signbit(y) & (np.abs(y) > 1e-10)  # values within 1e-10 of 0 count as 0
+    c = np.zeros(len(y) + 1, dtype=np.int64)  # c[k]: sign changes before sample k
+    np.cumsum(neg[1:] != neg[:-1], out=c[2:])
     starts = np.arange(n) * 512
     # a frame's first sample never counts as a crossing (librosa: pad=False)
     zcr = (c[starts + 2048] - c[starts + 1]) / 2048
@@ -227,12 +225,19 @@ def decay(a: Analysis) -> dict[str, float]:
         end = min(p + int(round(0.250 / hop_s)), int(round(nxt / hop_s)), len(e))
         if (end - p) * hop_s < 0.06:
             continue
-        slopes.append(float(np.polyfit(np.arange(end - p) * hop_s, e[p:end], 1)[0]))
-    y = a.y.astype(np.float64)
+        slopes.append(_slope(np.arange(end - p) * hop_s, e[p:end]))
+    y = a.y64
     whole = float(np.mean(y * y))
     tail = float(np.mean(y[-int(0.2 * SR):] ** 2))
     return {"decay_db_s": float(np.median(slopes)) if slopes else 0.0,
             "tail_db": power_db(tail / whole) if whole > 0 else -120.0}
+
+
+def _slope(x: np.ndarray, y: np.ndarray) -> float:
+    """Least-squares slope of ``y`` against ``x`` (``np.polyfit(x, y, 1)[0]``, closed form:
+    a fifth of its time, called once per onset)."""
+    dx = x - x.mean()
+    return float(dx @ (y - y.mean()) / (dx @ dx))
 
 
 # --- timing -----------------------------------------------------------------------------------
@@ -263,12 +268,11 @@ def variability(a: Analysis) -> dict[str, float]:
     """Over active frames: the standard deviation of the spectral centroid (Hz) and the mean
     spectral flux (sum of positive magnitude changes from the previous frame over the
     frame's magnitude sum; 0 for the first frame)."""
-    mag = a.mag.astype(np.float64)
-    col = mag.sum(axis=0)
-    centroid = np.divide(a.freqs @ mag, col, out=np.zeros_like(col), where=col > 1e-30)
-    rise = np.maximum(0.0, np.diff(mag, axis=1, prepend=mag[:, :1])).sum(axis=0)
+    mag, col = a.mag64, a.mag_sum
+    rise = np.zeros_like(col)
+    rise[1:] = np.maximum(0.0, mag[:, 1:] - mag[:, :-1]).sum(axis=0)
     flux = np.divide(rise, col, out=np.zeros_like(col), where=col > 0)
-    return {"spectral_centroid_std": a.std_active(centroid),
+    return {"spectral_centroid_std": a.std_active(a.centroid),
             "spectral_flux": a.mean_active(flux)}
 
 
