@@ -69,7 +69,7 @@ def labels_for(entry: Entry) -> dict[str, Any]:
     if rec is not None:
         row.update(origin=rec.origin or None, original_name=rec.original_name or None,
                    severity=rec.severity, preset=rec.preset or None,
-                   params=json.dumps(rec.params, sort_keys=True) if rec.params else None)
+                   params=entry.params)
         row.update(rec.correction or {})
     if entry.clip.subset == "gold":
         row["flawed_type"] = taxonomy.NO_FLAW
