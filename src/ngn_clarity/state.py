@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -106,8 +107,18 @@ class NormState:
 
     def kept(self) -> "NormState":
         """All but the per-hop energies (about 1.6 KB a clip, needed only by the task that
-        fingerprints from a state): what a plan keeps in memory."""
-        return replace(self, after_hop_energies=None)
+        fingerprints from a state), with the strings every clip repeats (keys of the
+        loudness dicts, subset, instrument, settings key, status) interned: what a plan keeps
+        in memory, about 1.3 KB a clip less than the parsed JSON (tracemalloc)."""
+        def dict_of(d: dict[str, Any] | None) -> dict[str, Any] | None:
+            return None if d is None else {sys.intern(k): v for k, v in d.items()}
+
+        return replace(self, after_hop_energies=None, before=dict_of(self.before),
+                       after=dict_of(self.after), subset=sys.intern(self.subset),
+                       instrument=sys.intern(self.instrument),
+                       settings_key=sys.intern(self.settings_key),
+                       status=sys.intern(self.status),
+                       subtype=None if self.subtype is None else sys.intern(self.subtype))
 
     def loudness_after(self) -> LoudnessReport | None:
         """The state's measurement of its (float) output, to reuse in the fingerprint."""
