@@ -138,14 +138,43 @@ def connect(scheduler: str | Scheduler) -> Any:
         raise SchedulerError(f"{where.address} is not a Dask scheduler address: {e}") from None
 
 
+#: Items per Dask task at most: one future per clip cost the scheduler more than a short clip
+#: costs to process (20,000 one-second clips: 25 ms a clip on 2 workers against 9.4 ms in a
+#: local pool); a task of a few clips is still small enough to spread evenly.
+DASK_CHUNK = 16
+
+
+def each(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    """``[fn(item) for item in items]`` (one Dask task runs a chunk of items)."""
+    return [fn(item) for item in items]
+
+
 def _dask(fn: Callable[[Any], Any], items: Sequence[Any], scheduler: str | Scheduler):
+    """Chunks of at most :data:`DASK_CHUNK` items (at least four chunks a worker thread), at
+    most :data:`_IN_FLIGHT_PER_WORKER` chunks a thread in flight (the client holds a window
+    of futures, not one per item); each item's result is yielded as its chunk finishes."""
     from distributed import as_completed
 
     with connect(scheduler) as client:  # as_completed needs it as the default client
-        futures = client.map(fn, list(items), pure=False)
-        index = {f.key: i for i, f in enumerate(futures)}
-        for fut in as_completed(futures):
-            result = fut.result()
-            i = index[fut.key]
+        threads = max(1, sum(client.nthreads().values()))
+        size = max(1, min(DASK_CHUNK, -(-len(items) // (4 * threads))))
+        starts = iter(range(0, len(items), size))
+        pending = as_completed()
+        first: dict[str, int] = {}
+
+        def submit() -> None:
+            start = next(starts, None)
+            if start is not None:
+                fut = client.submit(each, fn, list(items[start:start + size]), pure=False)
+                first[fut.key] = start
+                pending.add(fut)
+
+        for _ in range(threads * _IN_FLIGHT_PER_WORKER):
+            submit()
+        for fut in pending:
+            results = fut.result()
+            start = first.pop(fut.key)
             fut.release()
-            yield i, result
+            submit()
+            for k, result in enumerate(results):
+                yield start + k, result

@@ -95,10 +95,13 @@ def frames(schema: Schema, rows: list[tuple[Entry, np.ndarray, int]]):
     import pandas as pd
 
     features = _keyed([e for e, _, _ in rows], [vec for _, vec, _ in rows], schema.names)
-    labels = pd.DataFrame([{"file": e.clip.rel, "subset": e.clip.subset,
-                            "instrument": e.clip.instrument, **labels_for(e)}
-                           for e, _, _ in rows],
-                          columns=[*METADATA_COLUMNS, *LABEL_COLUMNS])
+    columns: dict[str, list[Any]] = {c: [] for c in (*METADATA_COLUMNS, *LABEL_COLUMNS)}
+    for e, _, _ in rows:  # column by column: one row's dict alive at a time, not 20,000
+        row = {"file": e.clip.rel, "subset": e.clip.subset, "instrument": e.clip.instrument,
+               **labels_for(e)}
+        for c, values in columns.items():
+            values.append(row.get(c))
+    labels = pd.DataFrame(columns)
     for col in ("severity", *CORRECTION_FIELDS):
         labels[col] = pd.to_numeric(labels[col], errors="coerce")
     order = ["subset", "instrument", "file"]
