@@ -316,7 +316,7 @@ def link_pieces(src: Path, dest: Path, pieces: list[str]) -> Path:
     return dest
 
 
-def scale(tmp: Path, rows: list, n: int) -> None:
+def scale(tmp: Path, rows: list, n: int, dask: bool = True) -> None:
     sources = synth(tmp / "scale-src", 10)
     pieces = cut_pieces(tmp / "scale-src", tmp / "scale-all", n)
     shutil.rmtree(tmp / "scale-src")
@@ -324,7 +324,8 @@ def scale(tmp: Path, rows: list, n: int) -> None:
     results = {}
     for label, count, how in ((f"run --jobs 2, {n // 10} clips [2 cores]", n // 10, "jobs"),
                               (f"run --jobs 2, {n} clips [2 cores]", n, "jobs"),
-                              (f"run --scheduler (dask 2x1), {n} clips [client]", n, "dask")):
+                              (f"run --scheduler (dask 2x1), {n} clips [client]", n, "dask"))[
+                             :3 if dask else 2]:
         folder = link_pieces(tmp / "scale-all", tmp / "scale-run", pieces[:count])
         if how == "jobs":
             r = measure(clarity("run", "--jobs", "2", "-q", "--data-dir", str(folder)))
@@ -376,6 +377,7 @@ def main() -> None:
     ap.add_argument("--demo", action="store_true", help="also time demo, train and predict")
     ap.add_argument("--scale", type=int, metavar="N",
                     help="also run N and N/10 distinct 1-second clips (2 cores, and on Dask)")
+    ap.add_argument("--no-dask", action="store_true", help="--scale without the Dask run")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="clarity-bench-"))
     rows: list = []
@@ -388,7 +390,7 @@ def main() -> None:
         if args.demo:
             demo(tmp, rows)
         if args.scale:
-            scale(tmp, rows, args.scale)
+            scale(tmp, rows, args.scale, dask=not args.no_dask)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"\n{'':<52} {'seconds':>8} {'x seed-style':>13} {'peak MB':>8}")
