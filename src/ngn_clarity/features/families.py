@@ -268,7 +268,7 @@ def variability(a: Analysis) -> dict[str, float]:
     """Over active frames: the standard deviation of the spectral centroid (Hz) and the mean
     spectral flux (sum of positive magnitude changes from the previous frame over the
     frame's magnitude sum; 0 for the first frame)."""
-    mag, col = a.mag64, a.mag_sum
+    mag, col = a.mag.astype(np.float64), a.mag_sum
     rise = np.zeros_like(col)
     rise[1:] = np.maximum(0.0, mag[:, 1:] - mag[:, :-1]).sum(axis=0)
     flux = np.divide(rise, col, out=np.zeros_like(col), where=col > 0)
