@@ -34,8 +34,9 @@ def ours(schema: str):
 
 
 #: The shared analysis, in the order the families first need it (each is cached once made).
-STAGES = ("y", "mag", "rms", "active", "mel_db", "mfcc", "onset_envelope", "ltas",
-          "third_octave_db", "fine_env_db", "onsets_s", "loudness", "momentary_lufs")
+STAGES = ("y", "mag", "centroid", "rms", "active", "mel_db", "mfcc", "onset_envelope", "ltas",
+          "frame_levels", "third_octave_db", "fine_env_db", "onsets_s", "loudness",
+          "momentary_lufs")
 
 
 def stage_costs(paths: list[str]) -> dict[str, float]:
