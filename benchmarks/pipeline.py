@@ -35,7 +35,8 @@ loop, fixed costs included; warm < 5 % of cold; peak memory at 20,000 clips <= 1
 2,000, i.e. < 5 KB per clip.
 
 Run: ``.venv/bin/python benchmarks/pipeline.py [--per-instrument 100] [--also-200] [--demo]
-[--scale 20000]``
+[--scale 20000 [--no-dask]]`` (``--per-instrument 0`` skips the core runs; ``--scale 20000``
+needs about 6 GB of free disk: the pieces and one run's float copies)
 """
 
 from __future__ import annotations
