@@ -180,4 +180,3 @@ def test_calibrate_refuses_no_gold_and_one_instrument_with_a_reason(model, tmp_p
     for inst in ("vocals", "bass", "guitar", "keys"):  # only drums were calibrated
         assert after["none_thresholds"][inst] == before["none_thresholds"][inst]
     assert main([*args, str(tmp_path / "nowhere")]) == 2  # a mistyped folder: usage
-
