@@ -15,8 +15,9 @@
       models -> .models/<version>/    the trained model set       (train; swapped whole)
       reports/report.html             one self-contained page     (report)
       processed/.state/...            per-clip normalization state (vouches for each copy)
-      cache/                          per-file results keyed by content + settings hash,
-                                      file hashes (safe to delete: it only costs the work)
+      cache/                          validate.jsonl, features.jsonl: results keyed by
+                                      content + settings hash (one journal each, see cache.py);
+                                      file_hashes.json (safe to delete: it only costs the work)
       .clarity.lock                   held by the command that writes (fsutil.DataLock)
 
 The root is ``--data-dir``, else ``$CLARITY_DATA_DIR``, else ``./data``. A clip is known by

@@ -11,7 +11,7 @@ from .catalog import Entry
 from .checks import CHECKS_VERSION, THRESHOLDS, Verdict, audio_checks
 from .errors import AudioError
 
-#: The cache namespace of verdicts (``cache/validate/``).
+#: The cache namespace of verdicts (``cache/validate.jsonl``).
 NAMESPACE = "validate"
 
 

@@ -11,10 +11,12 @@
 :func:`process_clip` (run in this process, a local pool or on Dask) reads the raw file once,
 checks it, normalizes it, writes the output and then its state, and fingerprints the
 normalized samples in memory; when the output is already up to date it reads the processed
-file instead. Every result is cached by the worker as soon as it exists (atomically), so a
-killed run keeps its finished clips. :func:`execute` runs the tasks and collects what the
-steps report (:class:`Done`): the one refusal reason of each clip, the states and the
-fingerprints.
+file instead. The worker writes the output and its state (they live together); the
+verdict and the fingerprint go back to :func:`execute`, which appends them to the cache
+journals (:mod:`ngn_clarity.cache`) as each result arrives, so a killed run keeps its
+finished clips and the workers, local or on Dask, write no file but the clip's own two.
+:func:`execute` collects what the steps report (:class:`Done`): the one refusal reason of
+each clip, the states and the fingerprints.
 
 ``clarity run`` plans with a normalization setting and a schema (one pass per clip);
 ``clarity normalize`` without a schema; ``clarity features --extract`` with no normalization
@@ -46,7 +48,7 @@ from .state import NormState, read_state, write_failed, write_output
 #: Part of every fingerprint cache key: bump when extraction code changes its numbers (or
 #: what a cache entry holds).
 EXTRACTOR_VERSION = 4
-#: The cache namespace of fingerprints (``cache/features/``).
+#: The cache namespace of fingerprints (``cache/features.jsonl``).
 FEATURES = "features"
 
 
@@ -74,7 +76,6 @@ class ClipTask:
     schema: str | None
     """Fingerprint with the schema of this name (None: no fingerprint wanted)."""
     feature_key: str
-    cache_root: str
 
 
 @dataclass
@@ -107,14 +108,13 @@ def _check(task: ClipTask, result: ClipResult) -> tuple[Verdict, np.ndarray | No
             assert samples is not None and sr is not None  # decoded (else verdict is set)
             verdict = audio_checks(samples, sr)
         if task.verdict is None:
-            verdicts.store(verdicts.cache(task.cache_root), task.sha256, verdict)
-            result.verdict = verdict
+            result.verdict = verdict  # cached by execute
     return verdict, samples, sr
 
 
 def _fingerprint(task: ClipTask, result: ClipResult, state: NormState,
                  out: np.ndarray | None, sr: int | None, loud) -> None:
-    """Fingerprint the normalized samples (or the processed file), cache it, keep it."""
+    """Fingerprint the normalized samples (or the processed file) into the result."""
     assert task.schema is not None
     if out is None:
         try:
@@ -126,10 +126,7 @@ def _fingerprint(task: ClipTask, result: ClipResult, state: NormState,
     assert sr is not None
     a = Analysis(out, sr, loud)
     vec, replaced = fingerprint_of(a, schema_mod.get(task.schema))
-    entry = {"vector": vec.tolist(), "replaced": replaced, "spectrum": spectrum_of(a)}
-    Cache(task.cache_root, FEATURES).put(task.feature_key, entry)
-    result.vector, result.replaced, result.spectrum = (entry["vector"], replaced,
-                                                       entry["spectrum"])
+    result.vector, result.replaced, result.spectrum = vec.tolist(), replaced, spectrum_of(a)
 
 
 def process_clip(task: ClipTask) -> ClipResult:
@@ -190,6 +187,10 @@ class Plan:
     tasks: list[ClipTask] = field(default_factory=list)
     task_index: list[int] = field(default_factory=list)
     warnings: dict[int, list[str]] = field(default_factory=dict)
+    checked: Cache | None = None
+    """The verdict journal (:mod:`ngn_clarity.verdicts`)."""
+    features: Cache | None = None
+    """The fingerprint journal."""
 
     @classmethod
     def make(cls, layout: Layout, catalog: Catalog, cfg: NormalizeSettings | None,
@@ -210,8 +211,8 @@ class Plan:
             Redo every clip's normalization (and so its fingerprint).
         """
         plan = cls(layout, catalog, cfg, schema)
-        checked = verdicts.cache(layout.cache)
-        features = Cache(layout.cache, FEATURES)
+        plan.checked = checked = verdicts.cache(layout.cache)
+        plan.features = features = Cache(layout.cache, FEATURES)
         for i, e in enumerate(catalog.entries):
             if e.refusal is not None:
                 plan.refused[i] = e.refusal
@@ -259,8 +260,7 @@ class Plan:
         if verdict is None or redo is not None or need_vector:
             self.tasks.append(ClipTask(
                 str(e.clip.path), e.sha256, verdict, state, redo, str(dest), str(state_path),
-                self.schema.name if need_vector and self.schema else None, fkey,
-                str(layout.cache)))
+                self.schema.name if need_vector and self.schema else None, fkey))
             self.task_index.append(i)
 
 
@@ -292,9 +292,12 @@ class Done:
                 for i in sorted(self.plan.vectors) if i not in self.plan.refused]
 
 
-def _fold(plan: Plan, done: Done, i: int, result: ClipResult) -> None:
+def _fold(plan: Plan, done: Done, task: ClipTask, i: int, result: ClipResult) -> None:
+    """Keep one task's result, and append what it found to the cache journals."""
+    assert plan.checked is not None and plan.features is not None  # (Plan.make sets them)
     done.decoded += result.decoded
     if result.verdict is not None:
+        verdicts.store(plan.checked, task.sha256, result.verdict)
         plan.warnings[i] = result.verdict.warnings
     if result.state is not None:
         state = result.state.kept()
@@ -304,6 +307,9 @@ def _fold(plan: Plan, done: Done, i: int, result: ClipResult) -> None:
     if result.refusal is not None:
         plan.refused[i] = result.refusal
     elif result.vector is not None:
+        plan.features.put(task.feature_key, {"vector": result.vector,
+                                             "replaced": result.replaced,
+                                             "spectrum": result.spectrum})
         plan.vectors[i] = (_floats(result.vector), result.replaced)
         plan.spectra[i] = _floats(result.spectrum)
         done.computed += 1
@@ -328,10 +334,11 @@ def execute(plan: Plan, *, jobs: int | None = None,
         The bar's label.
     """
     done = Done(plan)
-    with progress_bar(len(plan.tasks), desc, progress) as bar:
+    assert plan.checked is not None and plan.features is not None  # (Plan.make sets them)
+    with plan.checked, plan.features, progress_bar(len(plan.tasks), desc, progress) as bar:
         for k, result in run_tasks(process_clip, plan.tasks, jobs=jobs, scheduler=scheduler):
             bar.update(1)
-            _fold(plan, done, plan.task_index[k], result)
+            _fold(plan, done, plan.tasks[k], plan.task_index[k], result)
     done.tasks, plan.tasks, plan.task_index = len(plan.tasks), [], []  # done: let them go
     for i, reason in sorted(plan.refused.items()):
         done.refused[str(plan.catalog.entries[i].clip.path)] = reason

@@ -89,7 +89,7 @@ def check_all(layout: Layout, entries: list[Entry], jobs: int | None = None,
         else:
             misses[e.sha256] = str(e.clip.path)
     shas = list(misses)
-    with progress_bar(len(shas), "validate", progress) as bar:
+    with cache, progress_bar(len(shas), "validate", progress) as bar:
         for i, checked in run_tasks(verdicts.check_file, [misses[s] for s in shas], jobs=jobs):
             out[shas[i]] = checked
             verdicts.store(cache, shas[i], checked)
