@@ -18,7 +18,7 @@ import soundfile as sf
 from helpers import processes_mentioning, snapshot, tone, write_tone
 from ngn_clarity import audio, loudness
 from ngn_clarity.cli import main
-from ngn_clarity.state import read_state
+from ngn_clarity.state import journal, read_state
 from ngn_clarity.steps.normalize import NormalizeSettings, normalize, verify
 
 REPO = Path(__file__).resolve().parents[1]
@@ -111,12 +111,42 @@ def test_rerun_skips_up_to_date_and_redoes_what_changed(layout):
     assert measured(kick_out).integrated_lufs == pytest.approx(-20.0, abs=0.05)
 
     # what a plan keeps of a state (strings interned, no hop energies) is the same state
-    state = read_state(layout.processed / ".state/gold/drums/kick_001.wav.json")
+    state = read_state(journal(layout), "processed/gold/drums/kick_001.wav")
     assert state is not None and state.after_hop_energies
     kept = state.kept()
     assert kept == replace(state, after_hop_energies=None)
     assert kept.to_dict() == {k: v for k, v in state.to_dict().items()
                               if k != "after_hop_energies"}
+
+
+def test_a_state_whose_line_is_damaged_or_missing_is_not_trusted(layout):
+    _tree(layout)
+    normalize(layout, progress=False)
+    states = layout.norm_states
+    lines = states.read_bytes().splitlines(keepends=True)
+    kick = next(i for i, line in enumerate(lines) if b"kick_001" in line)
+    # a digit of its gain changed on disk: the checksum fails, the clip is normalized again
+    lines[kick] = lines[kick].replace(b'"gain_db":', b'"gain_db":1', 1)
+    states.write_bytes(b"".join(lines))
+    res = normalize(layout, progress=False)
+    assert [d["source"] for d in res.report.done] == ["raw/gold/drums/kick_001.wav"]
+    assert res.log["totals"]["up_to_date"] == 3
+    # a run killed after the output but before its state: the last state line is lost
+    states.write_bytes(states.read_bytes()[:-1])
+    res = normalize(layout, progress=False)
+    assert [d["source"] for d in res.report.done] == ["raw/gold/drums/kick_001.wav"]
+    assert normalize(layout, progress=False).log["totals"]["normalized"] == 0
+
+
+def test_an_older_releases_state_folder_is_replaced_by_the_journal(layout):
+    _tree(layout)
+    old = layout.processed / ".state/gold/drums/kick_001.wav.json"
+    old.parent.mkdir(parents=True)
+    old.write_text('{"status": "normalized"}')
+    res = normalize(layout, progress=False)
+    assert res.log["totals"]["normalized"] == 4
+    assert not (layout.processed / ".state").exists()
+    assert read_state(journal(layout), "processed/gold/drums/kick_001.wav") is not None
 
 
 def test_fixed_point_output_keeps_true_peak_under_ceiling(layout):

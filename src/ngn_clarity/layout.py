@@ -14,7 +14,7 @@
       features/                       tables, logs, metadata      (features, normalize)
       models -> .models/<version>/    the trained model set       (train; swapped whole)
       reports/report.html             one self-contained page     (report)
-      processed/.state/...            per-clip normalization state (vouches for each copy)
+      processed/.state.jsonl          per-clip normalization states (vouch for each copy)
       cache/                          validate.jsonl, features.jsonl: results keyed by
                                       content + settings hash (one journal each, see cache.py);
                                       file_hashes.json (safe to delete: it only costs the work)
@@ -175,10 +175,11 @@ class Layout:
         return (self.records / taxonomy.check_subset(subset)
                 / taxonomy.check_instrument(instrument) / f"{rel}.json")
 
-    def norm_state_path(self, clip: Clip) -> Path:
-        """The clip's normalization state, which vouches for its processed copy (see
+    @property
+    def norm_states(self) -> Path:
+        """The journal of normalization states, which vouch for the processed copies (see
         :mod:`ngn_clarity.state`); it lives and dies with ``processed/``."""
-        return self.processed / ".state" / clip.subset / clip.instrument / f"{clip.rel}.json"
+        return self.processed / ".state.jsonl"
 
     def tree_dirs(self) -> list[Path]:
         """Every folder ``init`` creates."""

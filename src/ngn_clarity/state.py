@@ -1,20 +1,23 @@
 """Per-clip normalization state: what vouches for a processed copy.
 
-Each clip has a state file, ``processed/.state/<subset>/<instrument>/<rel>.json``, written
-atomically *after* its output: the source hash, the settings key, the loudness before and
-after, the gain, and the output's identity (size and modification time in ns). An output is
-up to date only while all of these still match (:meth:`NormState.vouches_for`); a run killed
-after replacing an output but before its state leaves a mismatch, so the clip is redone
-(never trusted). A clip whose loudness cannot be measured gets a ``failed`` state with the
-reason and is not retried until its content or the settings change.
+Each clip's state is a line of ``processed/.state.jsonl`` (a checksummed append-only
+journal, :class:`ngn_clarity.cache.Cache`, keyed by the output's path; the last line of a
+clip wins), appended by the run's coordinator *after* the worker wrote the output: the
+source hash, the settings key, the loudness before and after, the gain, and the output's
+identity (size and modification time in ns). An output is up to date only while all of
+these still match (:meth:`NormState.vouches_for`); a run killed after replacing an output
+but before its state leaves a mismatch, so the clip is redone (never trusted). A clip whose
+loudness cannot be measured gets a ``failed`` state with the reason and is not retried
+until its content or the settings change.
 
 The JSON keeps the keys and order it always had (``normalization_log.json`` is built from
-these states, and users read both).
+these states, and users read both). (Until issue 22 each clip had a file of its own,
+``processed/.state/<subset>/<instrument>/<rel>.json``; the first run of this version
+normalizes each clip once more and removes that folder.)
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from dataclasses import dataclass, fields, replace
@@ -24,8 +27,10 @@ from typing import Any
 import numpy as np
 
 from . import audio
+from .cache import Cache
+from .cache import key as cache_key
 from .catalog import Entry
-from .fsutil import atomic_write_json, identity
+from .fsutil import identity
 from .gain import NormalizeSettings, Normalized
 from .layout import Layout
 from .loudness import LoudnessReport
@@ -127,30 +132,43 @@ class NormState:
         return LoudnessReport.from_dict(self.after, self.after_hop_energies or ())
 
 
-def read_state(path: Path) -> NormState | None:
-    """The state at ``path``; None if it is missing or unreadable."""
+def journal(layout: Layout) -> Cache:
+    """The data folder's normalization states (``processed/.state.jsonl``)."""
+    return Cache(layout.norm_states.parent, layout.norm_states.stem)
+
+
+def _key(output: str) -> str:
+    return cache_key("state", output)
+
+
+def read_state(states: Cache, output: str) -> NormState | None:
+    """The state of the processed copy at ``output`` (path below the data root, as
+    :attr:`NormState.output`); None if there is none or its line is damaged."""
+    d = states.get(_key(output))
     try:
-        d = json.loads(path.read_text(encoding="utf-8"))
         return NormState.from_dict(d) if isinstance(d, dict) else None
-    except (OSError, ValueError, TypeError):
+    except TypeError:
         return None
 
 
-def write_output(dest: str | Path, state_path: str | Path, state: NormState, out: np.ndarray,
-                 sample_rate: int, subtype: str) -> NormState:
-    """Write the normalized audio, then the state that vouches for it (in that order).
+def record(states: Cache, state: NormState) -> None:
+    """Append ``state`` (hold the data folder's lock; call it only once the output it
+    vouches for is written)."""
+    states.put(_key(state.output), state.to_dict())
+
+
+def write_output(dest: str | Path, state: NormState, out: np.ndarray, sample_rate: int,
+                 subtype: str) -> NormState:
+    """Write the normalized audio; return the state that vouches for it, for the
+    coordinator to :func:`record` (in that order).
 
     Neither is fsynced: both are derived, and the state holds only while the output's size
     and mtime match what it recorded (:meth:`NormState.vouches_for`), so a crash leaves at
     worst a clip that is normalized again."""
     audio.write(dest, out, sample_rate, subtype=subtype, durable=False)
-    state = replace(state, output_identity=list(identity(os.stat(dest))))
-    atomic_write_json(state_path, state.to_dict(), durable=False)
-    return state
+    return replace(state, output_identity=list(identity(os.stat(dest))))
 
 
-def write_failed(state_path: str | Path, state: NormState, error: str) -> NormState:
-    """Record that the clip cannot be normalized, and why."""
-    state = replace(state, status="failed", error=error)
-    atomic_write_json(state_path, state.to_dict())
-    return state
+def failed(state: NormState, error: str) -> NormState:
+    """The state that says the clip cannot be normalized, and why."""
+    return replace(state, status="failed", error=error)

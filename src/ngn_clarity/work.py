@@ -11,10 +11,10 @@
 :func:`process_clip` (run in this process, a local pool or on Dask) reads the raw file once,
 checks it, normalizes it, writes the output and then its state, and fingerprints the
 normalized samples in memory; when the output is already up to date it reads the processed
-file instead. The worker writes the output and its state (they live together); the
-verdict and the fingerprint go back to :func:`execute`, which appends them to the cache
-journals (:mod:`ngn_clarity.cache`) as each result arrives, so a killed run keeps its
-finished clips and the workers, local or on Dask, write no file but the clip's own two.
+file instead. The worker writes the output; its state, verdict and fingerprint go
+back to :func:`execute`, which appends them to their journals (:mod:`ngn_clarity.cache`,
+:mod:`ngn_clarity.state`) as each result arrives, so a killed run keeps its finished clips
+and the workers, local or on Dask, write no file but the clip's processed copy.
 :func:`execute` collects what the steps report (:class:`Done`): the one refusal reason of
 each clip, the states and the fingerprints.
 
@@ -43,7 +43,8 @@ from .features.schema import Schema
 from .gain import NormalizeSettings, normalize_samples
 from .layout import Layout
 from .settings import Scheduler
-from .state import NormState, read_state, write_failed, write_output
+from . import state as state_mod
+from .state import NormState, failed, read_state, write_output
 
 #: Part of every fingerprint cache key: bump when extraction code changes its numbers (or
 #: what a cache entry holds).
@@ -72,7 +73,6 @@ class ClipTask:
     normalize: NormalizeSettings | None
     """Normalize with these settings; None when the processed copy is up to date."""
     dest: str
-    state_path: str
     schema: str | None
     """Fingerprint with the schema of this name (None: no fingerprint wanted)."""
     feature_key: str
@@ -87,7 +87,7 @@ class ClipResult:
     refusal: str | None = None
     """Why the clip is in no table (None: it goes on)."""
     state: NormState | None = None
-    """The state written in this task."""
+    """The clip's new normalization state (its output is written; execute records it)."""
     vector: list[float] | None = None
     replaced: int = 0
     spectrum: list[float] | None = None
@@ -147,12 +147,10 @@ def process_clip(task: ClipTask) -> ClipResult:
         try:
             done = normalize_samples(samples, sr, cfg)
         except LoudnessError as e:
-            state = write_failed(task.state_path, state,
-                                 f"could not measure loudness: {e.reason}")
+            state = failed(state, f"could not measure loudness: {e.reason}")
             result.state, result.refusal = state, state.error
             return result
-        state = write_output(task.dest, task.state_path,
-                             state.normalized(done, sr, samples.shape[1]),
+        state = write_output(task.dest, state.normalized(done, sr, samples.shape[1]),
                              done.out, sr, cfg.subtype)
         result.state = state
         if cfg.subtype == "FLOAT":  # what was written is exactly these samples
@@ -191,6 +189,8 @@ class Plan:
     """The verdict journal (:mod:`ngn_clarity.verdicts`)."""
     features: Cache | None = None
     """The fingerprint journal."""
+    norm: Cache | None = None
+    """The normalization states (:func:`ngn_clarity.state.journal`)."""
 
     @classmethod
     def make(cls, layout: Layout, catalog: Catalog, cfg: NormalizeSettings | None,
@@ -213,6 +213,7 @@ class Plan:
         plan = cls(layout, catalog, cfg, schema)
         plan.checked = checked = verdicts.cache(layout.cache)
         plan.features = features = Cache(layout.cache, FEATURES)
+        plan.norm = state_mod.journal(layout)
         for i, e in enumerate(catalog.entries):
             if e.refusal is not None:
                 plan.refused[i] = e.refusal
@@ -229,8 +230,8 @@ class Plan:
     def _plan_clip(self, i: int, e: Entry, verdict: Verdict | None, features: Cache,
                    force: bool) -> None:
         layout, dest = self.layout, self.layout.processed_path(e.clip)
-        state_path = layout.norm_state_path(e.clip)
-        state = read_state(state_path)
+        assert self.norm is not None  # (make sets it)
+        state = read_state(self.norm, dest.relative_to(layout.root).as_posix())
         if self.cfg is None:  # extract only: whatever normalization made the processed copy
             key = state.settings_key if state is not None else ""
             if state is None or not state.vouches_for(e.sha256, key, dest):
@@ -259,7 +260,7 @@ class Plan:
         need_vector = self.schema is not None and i not in self.vectors
         if verdict is None or redo is not None or need_vector:
             self.tasks.append(ClipTask(
-                str(e.clip.path), e.sha256, verdict, state, redo, str(dest), str(state_path),
+                str(e.clip.path), e.sha256, verdict, state, redo, str(dest),
                 self.schema.name if need_vector and self.schema else None, fkey))
             self.task_index.append(i)
 
@@ -293,13 +294,15 @@ class Done:
 
 
 def _fold(plan: Plan, done: Done, task: ClipTask, i: int, result: ClipResult) -> None:
-    """Keep one task's result, and append what it found to the cache journals."""
-    assert plan.checked is not None and plan.features is not None  # (Plan.make sets them)
+    """Keep one task's result, and append what it found to the journals (the state after
+    the output it vouches for: the worker wrote that before it returned)."""
+    assert plan.checked is not None and plan.features is not None and plan.norm is not None
     done.decoded += result.decoded
     if result.verdict is not None:
         verdicts.store(plan.checked, task.sha256, result.verdict)
         plan.warnings[i] = result.verdict.warnings
     if result.state is not None:
+        state_mod.record(plan.norm, result.state)
         state = result.state.kept()
         plan.states[i] = (state, False)
         if state.status == "normalized":
@@ -334,8 +337,9 @@ def execute(plan: Plan, *, jobs: int | None = None,
         The bar's label.
     """
     done = Done(plan)
-    assert plan.checked is not None and plan.features is not None  # (Plan.make sets them)
-    with plan.checked, plan.features, progress_bar(len(plan.tasks), desc, progress) as bar:
+    assert plan.checked is not None and plan.features is not None and plan.norm is not None
+    with (plan.checked, plan.features, plan.norm,
+          progress_bar(len(plan.tasks), desc, progress) as bar):
         for k, result in run_tasks(process_clip, plan.tasks, jobs=jobs, scheduler=scheduler):
             bar.update(1)
             _fold(plan, done, plan.tasks[k], plan.task_index[k], result)

@@ -27,7 +27,7 @@ from ..layout import Layout
 from ..settings import Scheduler
 from ..outcome import StepReport
 from ..fsutil import atomic_write_json
-from ..state import NormState, read_state
+from ..state import NormState, journal, read_state
 from ..work import Done, Plan, execute
 from .base import writing
 
@@ -198,13 +198,14 @@ def verify(layout: Layout, cfg: NormalizeSettings | None = None,
     """
     cfg = cfg or NormalizeSettings()
     rep = StepReport("verify")
+    states = journal(layout)
     for entry in scan(layout).entries:
         clip = entry.clip
         if entry.refusal is not None:
             rep.skip(clip.path, f"not normalized: {entry.refusal}")
             continue
         dest = layout.processed_path(clip)
-        state = read_state(layout.norm_state_path(clip))
+        state = read_state(states, dest.relative_to(layout.root).as_posix())
         if state is not None and state.status == "failed" \
                 and state.source_sha256 == entry.sha256:
             rep.skip(clip.path, f"not normalized: {state.error}")
