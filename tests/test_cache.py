@@ -101,3 +101,14 @@ def test_the_first_writer_removes_an_older_releases_folder_of_one_file_a_result(
         c.put(key("a"), 1)
     assert not (tmp_path / "ns").exists()
     assert other.read_text() == "{}"
+
+
+def test_a_journal_opened_to_append_lets_its_index_go_and_still_reads_back(tmp_path):
+    _put(tmp_path, {key("a"): 1})
+    with Cache(tmp_path, "ns") as c:
+        assert c.get(key("a")) == 1
+        c.open_to_append()
+        assert c._index is None
+        c.put(key("b"), 2)
+        assert c._index is None  # nothing is indexed while only appending
+        assert (c.get(key("a")), c.get(key("b"))) == (1, 2)  # indexed again when asked

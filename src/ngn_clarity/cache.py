@@ -124,6 +124,14 @@ class Cache:
                 self._waste += 1
             self._index[k] = self._out.tell() - len(line)
 
+    def open_to_append(self) -> None:
+        """Open the journal for :meth:`put` now (compacting it first when due) and let the
+        index go: once a plan has read what it needs, 20,000 keys' index is about 5 MB a
+        journal that nothing reads (a later :meth:`get` indexes the file again)."""
+        if self._out is None:
+            self._open()
+        self._index = None
+
     def _open(self) -> None:
         index = self._load()
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -338,6 +338,8 @@ def execute(plan: Plan, *, jobs: int | None = None,
     """
     done = Done(plan)
     assert plan.checked is not None and plan.features is not None and plan.norm is not None
+    for journal in (plan.checked, plan.features, plan.norm):
+        journal.open_to_append()  # (the plan has read them)
     with (plan.checked, plan.features, plan.norm,
           progress_bar(len(plan.tasks), desc, progress) as bar):
         for k, result in run_tasks(process_clip, plan.tasks, jobs=jobs, scheduler=scheduler):
