@@ -18,7 +18,7 @@ import soundfile as sf
 from helpers import processes_mentioning, snapshot, tone, write_tone
 from ngn_clarity import audio, loudness
 from ngn_clarity.cli import main
-from ngn_clarity.state import journal, read_state
+from ngn_clarity.state import NormState, journal, read_state
 from ngn_clarity.steps.normalize import NormalizeSettings, normalize, verify
 
 REPO = Path(__file__).resolve().parents[1]
@@ -110,10 +110,10 @@ def test_rerun_skips_up_to_date_and_redoes_what_changed(layout):
     assert res.log["totals"]["normalized"] == 4
     assert measured(kick_out).integrated_lufs == pytest.approx(-20.0, abs=0.05)
 
-    # what a plan keeps of a state (strings interned, no hop energies) is the same state
+    # what a plan keeps of a state (packed, no hop energies) is the same state
     state = read_state(journal(layout), "processed/gold/drums/kick_001.wav")
     assert state is not None and state.after_hop_energies
-    kept = state.kept()
+    kept = NormState.unpack(state.pack())
     assert kept == replace(state, after_hop_energies=None)
     assert kept.to_dict() == {k: v for k, v in state.to_dict().items()
                               if k != "after_hop_energies"}

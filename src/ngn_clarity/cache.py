@@ -77,6 +77,7 @@ class Cache:
         self._waste = 0
         """Lines that are not the last good line of their key (repeats, damage)."""
         self._out: Any = None
+        self._prepared = False
 
     def _load(self) -> dict[str, int]:
         if self._index is None:
@@ -115,7 +116,11 @@ class Cache:
         """Append ``value`` under ``k`` (hold the data folder's lock: one writer)."""
         line = _line(k, value)
         if self._out is None:
-            self._open()
+            if not self._prepared:
+                self._prepare()
+            self._out = open(self.path, "ab", buffering=0)
+            if self._out.tell() and not _ends_with_newline(self.path):
+                self._out.write(b"\n")  # a line a crash cut short stays alone (skipped)
         view = memoryview(line)
         while view:
             view = view[self._out.write(view):]
@@ -125,23 +130,23 @@ class Cache:
             self._index[k] = self._out.tell() - len(line)
 
     def open_to_append(self) -> None:
-        """Open the journal for :meth:`put` now (compacting it first when due) and let the
-        index go: once a plan has read what it needs, 20,000 keys' index is about 5 MB a
-        journal that nothing reads (a later :meth:`get` indexes the file again)."""
-        if self._out is None:
-            self._open()
+        """Make the journal ready for :meth:`put` now (compacting it first when due; the
+        first put creates the file) and let the index go: once a plan has read what it
+        needs, 20,000 keys' index is about 5 MB a journal that nothing reads (a later
+        :meth:`get` indexes the file again)."""
+        if not self._prepared:
+            self._prepare()
         self._index = None
 
-    def _open(self) -> None:
+    def _prepare(self) -> None:
+        """Before the first append: compact the journal when due, and remove an older
+        release's one-file-a-result folder (``cache/<namespace>/``, never read now)."""
         index = self._load()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # an older release's one-file-a-result folder (cache/<namespace>/): never read now
         shutil.rmtree(self.path.with_suffix(""), ignore_errors=True)
         if self._waste >= max(COMPACT_MIN_WASTE, len(index)):
             self._compact(index)
-        self._out = open(self.path, "ab", buffering=0)
-        if self._out.tell() and not _ends_with_newline(self.path):
-            self._out.write(b"\n")  # a line a crash cut short stays alone (and is skipped)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._prepared = True
 
     def _compact(self, index: dict[str, int]) -> None:
         """Rewrite the journal with the one good line of each key (atomically)."""

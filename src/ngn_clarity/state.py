@@ -18,8 +18,8 @@ normalizes each clip once more and removes that folder.)
 
 from __future__ import annotations
 
+import json
 import os
-import sys
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -110,20 +110,19 @@ class NormState:
         except OSError:
             return False
 
-    def kept(self) -> "NormState":
+    def pack(self) -> bytes:
         """All but the per-hop energies (about 1.6 KB a clip, needed only by the task that
-        fingerprints from a state), with the strings every clip repeats (keys of the
-        loudness dicts, subset, instrument, settings key, status) interned: what a plan keeps
-        in memory, about 0.9 KB a clip less than the parsed JSON (tracemalloc)."""
-        def dict_of(d: dict[str, Any] | None) -> dict[str, Any] | None:
-            return None if d is None else {sys.intern(k): v for k, v in d.items()}
+        fingerprints from a state) as compact JSON: what a plan keeps of each clip until the
+        log is written. One bytes object of about 0.8 KB, where the parsed state was about
+        2 KB of small objects (dicts, floats, strings) that, freed, left the heap fragmented
+        at 20,000 clips. :meth:`unpack` gives the state back."""
+        d = self.to_dict()
+        d.pop("after_hop_energies", None)
+        return json.dumps(d, separators=(",", ":"), allow_nan=False).encode()
 
-        return replace(self, after_hop_energies=None, before=dict_of(self.before),
-                       after=dict_of(self.after), subset=sys.intern(self.subset),
-                       instrument=sys.intern(self.instrument),
-                       settings_key=sys.intern(self.settings_key),
-                       status=sys.intern(self.status),
-                       subtype=None if self.subtype is None else sys.intern(self.subtype))
+    @classmethod
+    def unpack(cls, packed: bytes) -> "NormState":
+        return cls.from_dict(json.loads(packed))
 
     def loudness_after(self) -> LoudnessReport | None:
         """The state's measurement of its (float) output, to reuse in the fingerprint."""

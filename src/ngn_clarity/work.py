@@ -37,7 +37,7 @@ from .checks import Verdict, audio_checks
 from .errors import AudioError, LoudnessError
 from .executor import progress_bar, run_tasks
 from .features import schema as schema_mod
-from .features.analysis import Analysis
+from .features.analysis import THIRD_OCTAVES, Analysis
 from .features.extract import fingerprint_of, spectrum_of
 from .features.schema import Schema
 from .gain import NormalizeSettings, normalize_samples
@@ -88,9 +88,10 @@ class ClipResult:
     """Why the clip is in no table (None: it goes on)."""
     state: NormState | None = None
     """The clip's new normalization state (its output is written; execute records it)."""
-    vector: list[float] | None = None
+    vector: np.ndarray | None = None
+    """The fingerprint (float64; an array pickles as one block, not 64 Python floats)."""
     replaced: int = 0
-    spectrum: list[float] | None = None
+    spectrum: np.ndarray | None = None
     decoded: int = 0
     """Files decoded (0 or 1)."""
 
@@ -126,7 +127,8 @@ def _fingerprint(task: ClipTask, result: ClipResult, state: NormState,
     assert sr is not None
     a = Analysis(out, sr, loud)
     vec, replaced = fingerprint_of(a, schema_mod.get(task.schema))
-    result.vector, result.replaced, result.spectrum = vec.tolist(), replaced, spectrum_of(a)
+    result.vector, result.replaced = np.asarray(vec, dtype=np.float64), replaced
+    result.spectrum = np.asarray(spectrum_of(a), dtype=np.float64)
 
 
 def process_clip(task: ClipTask) -> ClipResult:
@@ -160,12 +162,6 @@ def process_clip(task: ClipTask) -> ClipResult:
     return result
 
 
-def _floats(values) -> np.ndarray:
-    """A vector or spectrum as float64 (a quarter of a list of Python floats' memory; the
-    same values)."""
-    return np.asarray(values if values is not None else (), dtype=np.float64)
-
-
 @dataclass
 class Plan:
     """What each clip of a catalog still needs (see :meth:`make`), and, once
@@ -177,11 +173,20 @@ class Plan:
     schema: Schema | None
     refused: dict[int, str] = field(default_factory=dict)
     """Catalog index -> the clip's one refusal reason, known before any task."""
-    states: dict[int, tuple[NormState, bool]] = field(default_factory=dict)
-    """Catalog index -> (normalization state, produced before this run)."""
-    vectors: dict[int, tuple[np.ndarray, int]] = field(default_factory=dict)
-    spectra: dict[int, np.ndarray] = field(default_factory=dict)
-    """Catalog index -> the clip's 1/3-octave long-term spectrum (for the report)."""
+    states: dict[int, tuple[bytes, bool]] = field(default_factory=dict)
+    """Catalog index -> (its normalization state, :meth:`~ngn_clarity.state.NormState.pack`
+    ed; produced before this run)."""
+    vectors: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+    """``[catalog entries, schema width]`` float64: row i is clip i's fingerprint once
+    :attr:`has_vector` says so. One array, filled in place: no object a clip (at 20,000 clips
+    the dicts of small arrays this replaces were about 1 KB a clip, scattered over the heap
+    between the results' transient objects, so the heap could not shrink after)."""
+    replaced: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
+    """Non-finite values the guard replaced in each fingerprint."""
+    has_vector: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
+    spectra: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+    """``[catalog entries, 31]``: each clip's 1/3-octave long-term spectrum (for the
+    report; NaN where a cache entry of an older version has none)."""
     tasks: list[ClipTask] = field(default_factory=list)
     task_index: list[int] = field(default_factory=list)
     warnings: dict[int, list[str]] = field(default_factory=dict)
@@ -211,6 +216,11 @@ class Plan:
             Redo every clip's normalization (and so its fingerprint).
         """
         plan = cls(layout, catalog, cfg, schema)
+        n, width = len(catalog.entries), len(schema.names) if schema else 0
+        plan.vectors = np.zeros((n, width))
+        plan.replaced = np.zeros(n, dtype=np.int32)
+        plan.has_vector = np.zeros(n, dtype=bool)
+        plan.spectra = np.full((n, len(THIRD_OCTAVES) if schema else 0), np.nan)
         plan.checked = checked = verdicts.cache(layout.cache)
         plan.features = features = Cache(layout.cache, FEATURES)
         plan.norm = state_mod.journal(layout)
@@ -250,19 +260,33 @@ class Plan:
             if state.status == "failed":
                 self.refused[i] = state.error or "could not normalize"
                 return
-            self.states[i] = (state.kept(), True)
+            self.states[i] = (state.pack(), True)
         fkey = feature_key(e.sha256, key, self.schema) if self.schema else ""
         if self.schema and redo is None:
             hit = features.get(fkey)
             if hit is not None:
-                self.vectors[i] = (_floats(hit["vector"]), hit["replaced"])
-                self.spectra[i] = _floats(hit.get("spectrum"))
-        need_vector = self.schema is not None and i not in self.vectors
+                self.keep(i, hit["vector"], hit["replaced"], hit.get("spectrum"))
+        need_vector = self.schema is not None and not self.has_vector[i]
         if verdict is None or redo is not None or need_vector:
             self.tasks.append(ClipTask(
                 str(e.clip.path), e.sha256, verdict, state, redo, str(dest),
                 self.schema.name if need_vector and self.schema else None, fkey))
             self.task_index.append(i)
+
+
+    def keep(self, i: int, vector, replaced: int, spectrum) -> None:
+        """Clip ``i``'s fingerprint (and spectrum, when there is one of the right length)
+        into the plan's arrays; a vector of another width is not kept (not this schema)."""
+        vector = np.asarray(vector, dtype=np.float64)
+        if vector.shape != self.vectors.shape[1:]:
+            return
+        self.vectors[i], self.replaced[i], self.has_vector[i] = vector, replaced, True
+        if spectrum is not None and len(spectrum) == self.spectra.shape[1]:
+            self.spectra[i] = spectrum
+
+    def fingerprinted(self) -> list[int]:
+        """Catalog indices of the clips with a fingerprint and no refusal, in order."""
+        return [int(i) for i in np.flatnonzero(self.has_vector) if int(i) not in self.refused]
 
 
 @dataclass
@@ -272,8 +296,9 @@ class Done:
     plan: Plan
     refused: dict[str, str] = field(default_factory=dict)
     """Raw path -> the one reason the clip is in no table."""
-    normalized: list[NormState] = field(default_factory=list)
-    """States written in this run."""
+    normalized: list[int] = field(default_factory=list)
+    """Catalog indices of the clips normalized in this run (their states are in
+    ``plan.states``)."""
     decoded: int = 0
     computed: int = 0
     """Fingerprints computed in this run."""
@@ -282,15 +307,14 @@ class Done:
 
     def usable(self) -> list[tuple[Entry, np.ndarray, int]]:
         """(entry, vector, replaced) of every clip that has a fingerprint, catalog order."""
-        cat = self.plan.catalog
-        return [(cat.entries[i], *self.plan.vectors[i]) for i in sorted(self.plan.vectors)
-                if i not in self.plan.refused]
+        plan = self.plan
+        return [(plan.catalog.entries[i], plan.vectors[i], int(plan.replaced[i]))
+                for i in plan.fingerprinted()]
 
     def spectra(self) -> list[tuple[Entry, np.ndarray]]:
         """(entry, long-term spectrum) of the same clips as :meth:`usable`."""
-        cat = self.plan.catalog
-        return [(cat.entries[i], self.plan.spectra.get(i, _floats(None)))
-                for i in sorted(self.plan.vectors) if i not in self.plan.refused]
+        plan = self.plan
+        return [(plan.catalog.entries[i], plan.spectra[i]) for i in plan.fingerprinted()]
 
 
 def _fold(plan: Plan, done: Done, task: ClipTask, i: int, result: ClipResult) -> None:
@@ -303,18 +327,17 @@ def _fold(plan: Plan, done: Done, task: ClipTask, i: int, result: ClipResult) ->
         plan.warnings[i] = result.verdict.warnings
     if result.state is not None:
         state_mod.record(plan.norm, result.state)
-        state = result.state.kept()
-        plan.states[i] = (state, False)
-        if state.status == "normalized":
-            done.normalized.append(state)
+        plan.states[i] = (result.state.pack(), False)
+        if result.state.status == "normalized":
+            done.normalized.append(i)
     if result.refusal is not None:
         plan.refused[i] = result.refusal
     elif result.vector is not None:
-        plan.features.put(task.feature_key, {"vector": result.vector,
+        spectrum = None if result.spectrum is None else result.spectrum.tolist()
+        plan.features.put(task.feature_key, {"vector": result.vector.tolist(),
                                              "replaced": result.replaced,
-                                             "spectrum": result.spectrum})
-        plan.vectors[i] = (_floats(result.vector), result.replaced)
-        plan.spectra[i] = _floats(result.spectrum)
+                                             "spectrum": spectrum})
+        plan.keep(i, result.vector, result.replaced, result.spectrum)
         done.computed += 1
 
 

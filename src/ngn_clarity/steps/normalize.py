@@ -59,7 +59,7 @@ def log_entries(done: Done) -> list[dict[str, Any]]:
     """``normalization_log.json`` entries of every clip of a finished plan (refused ones
     included when it normalized)."""
     plan = done.plan
-    out = [log_entry(state, before) for state, before in plan.states.values()]
+    out = [log_entry(NormState.unpack(packed), before) for packed, before in plan.states.values()]
     for i, reason in plan.refused.items():
         if i in plan.states or plan.cfg is None:
             continue
@@ -179,7 +179,8 @@ def normalize(layout: Layout, cfg: NormalizeSettings | None = None, *,
         done = execute(plan, jobs=jobs, scheduler=scheduler, progress=progress)
         for path, reason in done.refused.items():
             rep.skip(path, reason)
-        for state in done.normalized:
+        for i in done.normalized:
+            state = NormState.unpack(plan.states[i][0])
             assert state.gain_db is not None
             rep.done.append({"source": state.source, "gain_db": round(state.gain_db, 4),
                              "gain_limited": state.gain_limited})
