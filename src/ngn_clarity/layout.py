@@ -59,23 +59,28 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     return Path(data_dir)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Clip:
-    """One audio file in ``raw/`` (or ``processed/``), located by the layout."""
+    """One audio file in ``raw/`` (or ``processed/``), located by the layout.
 
-    path: Path
+    It holds its top folder (one object every clip of a scan shares) and three strings,
+    and makes :attr:`path` when asked: a catalog of 20,000 clips held a ``Path`` object
+    each (about 0.4 KB)."""
+
+    top: Path
+    """``raw/`` or ``processed/``."""
     subset: str
     instrument: str
-    rel: str = ""
+    rel: str
     """Path below ``<top>/<subset>/<instrument>/``, POSIX style: the clip's ``file`` key."""
 
-    def __post_init__(self) -> None:
-        if not self.rel:
-            object.__setattr__(self, "rel", self.path.name)
+    @property
+    def path(self) -> Path:
+        return self.top / self.subset / self.instrument / self.rel
 
     @property
     def name(self) -> str:
-        return self.path.name
+        return self.rel.rsplit("/", 1)[-1]
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -249,4 +254,4 @@ class Layout:
                 ext = path.suffix or "no extension"
                 sink.append(Finding(str(path), f"not an audio file name ({ext})"))
                 continue
-            yield Clip(path, rel[0], rel[1], "/".join(rel[2:]))
+            yield Clip(base, rel[0], rel[1], "/".join(rel[2:]))

@@ -70,7 +70,8 @@ def labels_for(entry: Entry) -> dict[str, Any]:
         row.update(origin=rec.origin or None, original_name=rec.original_name or None,
                    severity=rec.severity, preset=rec.preset or None,
                    params=entry.params)
-        row.update(rec.correction or {})
+    if entry.correction is not None:
+        row.update(zip(CORRECTION_FIELDS, entry.correction.tolist()))
     if entry.clip.subset == "gold":
         row["flawed_type"] = taxonomy.NO_FLAW
         row["severity"] = 0.0 if row["severity"] is None else row["severity"]
