@@ -155,3 +155,22 @@ def test_box_stats_follow_matplotlibs_boxplot_rule():
     for k, want in enumerate(boxplot_stats(z)):
         np.testing.assert_allclose(got[:, k], [want["whislo"], want["q1"], want["med"],
                                                want["q3"], want["whishi"]], rtol=1e-12)
+
+
+def test_principal_components_are_the_svds_with_a_fixed_sign():
+    """The PCA plot projects on the eigenvectors of z.T @ z: the SVD's right singular
+    vectors up to sign, each signed so its largest loading is positive."""
+    import numpy as np
+
+    from ngn_clarity.report.figures import principal_components, standardize
+
+    rng = np.random.default_rng(2)
+    z = standardize(rng.normal(size=(400, 6)) @ rng.normal(size=(6, 6)))
+    got, share = principal_components(z)
+    _, s, vt = np.linalg.svd(z, full_matrices=False)
+    for k in range(2):
+        v = vt[k] * np.sign(vt[k][np.abs(vt[k]).argmax()])
+        np.testing.assert_allclose(got[:, k], z @ v, atol=1e-10)
+    np.testing.assert_allclose(share, s[:2] ** 2 / (s ** 2).sum(), rtol=1e-10)
+    flipped, _ = principal_components(-z)  # the data mirrored: the projection is too
+    np.testing.assert_allclose(flipped, -got, atol=1e-10)

@@ -207,13 +207,17 @@ def write_tables(layout: Layout, schema: Schema, features, labels, joined, spect
     atomic_write_json(out / METADATA_JSON, meta)
 
 
-def load_training_table(data_dir: str | os.PathLike | None = None):
+def load_training_table(data_dir: str | os.PathLike | None = None,
+                        columns: list[str] | None = None):
     """The joined training table (``features.parquet``): key, 64 features, labels.
 
     Parameters
     ----------
     data_dir : path, optional
         The data folder (default ``$CLARITY_DATA_DIR``, else ``./data``).
+    columns : list of str, optional
+        Read only these columns, in this order (the labels' text columns are most of a
+        20,000-row table's memory once read).
 
     Returns
     -------
@@ -235,7 +239,15 @@ def load_training_table(data_dir: str | os.PathLike | None = None):
         raise DataDirError(f"{path} does not exist: run `clarity run` (or `clarity features "
                            f"--extract`)")
     check_tables(layout)
-    return pd.read_parquet(path)
+    return pd.read_parquet(path, columns=columns)
+
+
+def table_columns(layout: Layout) -> list[str]:
+    """The joined table's column names, from ``features.parquet``'s schema (nothing else
+    is read)."""
+    import pyarrow.parquet as pq
+
+    return list(pq.read_schema(layout.features / FEATURES_PARQUET).names)
 
 
 def check_tables(layout: Layout) -> dict[str, Any]:

@@ -59,10 +59,20 @@ def standardize(x: np.ndarray) -> np.ndarray:
 
 
 def principal_components(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``z`` projected on its first two principal components, and their share of the
-    variance."""
-    _, s, vt = np.linalg.svd(z, full_matrices=False)
-    return z @ vt[:2].T, s[:2] ** 2 / max((s ** 2).sum(), 1e-12)
+    """``z`` (centred, ``[rows, features]``) projected on its first two principal
+    components, and their share of the variance.
+
+    From the eigenvectors of the ``[features, features]`` matrix ``z.T @ z`` (the right
+    singular vectors of ``z``; its eigenvalues are the squared singular values), not an SVD
+    of ``z`` itself: at 20,000 rows that made a ``[rows, features]`` copy and LAPACK's
+    workspace (about 60 MB) to keep two columns. Each component's sign puts its largest
+    loading positive (an SVD's sign is arbitrary)."""
+    w, v = np.linalg.eigh(z.T @ z)
+    order = np.argsort(w)[::-1]
+    w, v = np.clip(w[order], 0.0, None), v[:, order[:2]]
+    cols = np.arange(v.shape[1])
+    v *= np.where(v[np.abs(v).argmax(axis=0), cols] < 0, -1.0, 1.0)
+    return z @ v, w[:2] / max(w.sum(), 1e-12)
 
 
 # --- features --analyze ----------------------------------------------------------------------
