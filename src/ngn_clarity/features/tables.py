@@ -234,20 +234,30 @@ def load_training_table(data_dir: str | os.PathLike | None = None,
     import pandas as pd
 
     layout = Layout.at(data_dir)
-    path = layout.features / FEATURES_PARQUET
-    if not path.is_file():
-        raise DataDirError(f"{path} does not exist: run `clarity run` (or `clarity features "
-                           f"--extract`)")
+    path = _joined_table(layout)
     check_tables(layout)
     return pd.read_parquet(path, columns=columns)
 
 
+def _joined_table(layout: Layout) -> Path:
+    path = layout.features / FEATURES_PARQUET
+    if not path.is_file():
+        raise DataDirError(f"{path} does not exist: run `clarity run` (or `clarity features "
+                           f"--extract`)")
+    return path
+
+
 def table_columns(layout: Layout) -> list[str]:
     """The joined table's column names, from ``features.parquet``'s schema (nothing else
-    is read)."""
+    is read); :class:`DataDirError` when there is no table (or it is not Parquet)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    return list(pq.read_schema(layout.features / FEATURES_PARQUET).names)
+    path = _joined_table(layout)
+    try:
+        return list(pq.read_schema(path).names)
+    except (OSError, pa.ArrowException) as e:
+        raise DataDirError(f"{path} cannot be read: {e}") from None
 
 
 def check_tables(layout: Layout) -> dict[str, Any]:

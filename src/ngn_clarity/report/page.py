@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__, settings, taxonomy
-from ..features.tables import load_training_table
+from ..features.tables import load_training_table, table_columns
 from ..fsutil import atomic_write_text
 from ..layout import Layout
 from ..errors import ClarityError
@@ -72,20 +72,34 @@ def _shown(data: Any) -> Any:
         t["normalized"] = t.get("normalized", 0) + t.pop("up_to_date", 0)
         data["totals"] = t
     if isinstance(data.get("files"), list):
-        data["files"] = [{**f, "status": "normalized"}
-                         if isinstance(f, dict) and f.get("status") == "up_to_date" else f
-                         for f in data["files"]]
+        data["files"] = [_shown_file(f) for f in data["files"]]
     return data
 
 
+def _shown_file(f: Any) -> Any:
+    """One entry of a ``files`` list as the page depends on it (see :func:`_shown`)."""
+    return {**f, "status": "normalized"} if isinstance(f, dict) and \
+        f.get("status") == "up_to_date" else f
+
+
 def _digest(layout: Layout) -> str:
+    """SHA-256 of what the page shows of its inputs (:func:`_shown`). A list of files is
+    hashed an entry at a time: at 20,000 clips the whole log as one string, beside its
+    parsed copy and the shown copy, was the largest allocation of a run."""
     h = hashlib.sha256(__version__.encode())
     h.update(json.dumps(artifacts.problems(layout)).encode())
     for rel in INPUTS:
         h.update(rel.encode())
         data = _read_json(layout.root / rel)
-        if data is not None:
-            h.update(json.dumps(_shown(data), sort_keys=True).encode())
+        if data is None:
+            continue
+        files = data.pop("files", None) if isinstance(data, dict) else None
+        h.update(json.dumps(_shown(data), sort_keys=True).encode())
+        if isinstance(files, list):
+            h.update(b"files")
+            for f in files:
+                h.update(json.dumps(_shown_file(f), sort_keys=True).encode())
+        del data, files
     return h.hexdigest()
 
 
@@ -213,13 +227,16 @@ def _spectra(layout: Layout) -> list[str]:
 
 def _features(layout: Layout) -> str:
     try:
-        df = load_training_table(layout.root)
+        # the fingerprint and the two labels the figures group by (not the labels' text)
+        fingerprint = table_columns(layout)[3:67]
+        df = load_training_table(layout.root, columns=["instrument", *fingerprint,
+                                                       "flawed_type"])
     except Exception as e:  # noqa: BLE001 - the page says why instead of failing
         return f"<p>No feature tables: {_e(getattr(e, 'reason', e))}</p>"
     if df.empty:
         return "<p>The tables hold no clips yet.</p>"
     meta = _read_json(layout.features / "feature_metadata.json") or {}
-    names = [n for n in df.columns[3:67] if not n.startswith("reserved_")]
+    names = [n for n in fingerprint if not n.startswith("reserved_")]
     out = [f"<p>{len(df)} clips, schema <code>{_e(meta.get('schema'))}</code> (version "
            f"{_e(meta.get('schema_version'))}), {len(names)} named features.</p>"]
     out += ["<h3>Long-term spectra</h3>", *_spectra(layout)]
@@ -366,15 +383,16 @@ window.addEventListener('load', function () {
 """
 
 
-def build(layout: Layout) -> str:
-    """The page as a string."""
+def build(layout: Layout, digest: str | None = None) -> str:
+    """The page as a string (``digest``: :func:`_digest` of its inputs, when known)."""
+    digest = digest or _digest(layout)  # first: its inputs parsed before the figures
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     parts = [("Dataset", _dataset(layout)), ("Features", _features(layout)),
              ("Model", _model(layout)), ("Reference", reference.section(layout)),
              ("Fix", fix_section.section(layout))]
     body = "\n".join(f'<h2 id="{t.lower()}">{t}</h2>\n{c}' for t, c in parts)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="clarity-inputs" content="{_digest(layout)}">'
+            f'<meta name="clarity-inputs" content="{digest}">'
             f"<title>NGN Clarity report: {_e(layout.root)}</title><style>{_STYLE}</style>"
             f"</head><body><h1>NGN Clarity report</h1><p>Data folder <code>{_e(layout.root)}"
             f"</code>, ngn-clarity {__version__}, {created}.</p>\n{body}\n"
@@ -390,9 +408,10 @@ def write_report(layout: Layout, out: str | Path | None = None,
     dest = Path(out) if out else layout.report_html
     layout.require()
     with layout.lock():
+        digest = _digest(layout)
         if not force and dest.is_file():
             head = dest.read_text(encoding="utf-8", errors="replace")[:400]
-            if f'content="{_digest(layout)}"' in head:
+            if f'content="{digest}"' in head:
                 return dest, False
-        atomic_write_text(dest, build(layout))
+        atomic_write_text(dest, build(layout, digest))
     return dest, True
