@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from .. import audio, loudness, settings
 from ..catalog import Catalog, scan
@@ -26,13 +26,13 @@ from ..gain import LOG_VERSION, NormalizeSettings
 from ..layout import Layout
 from ..settings import Scheduler
 from ..outcome import StepReport
-from ..fsutil import atomic_write_json
+from ..fsutil import atomic_write_json_list
 from ..state import NormState, journal, read_state
 from ..work import Done, Plan, execute
 from .base import writing
 
-__all__ = ["LogTotals", "NormalizeResult", "NormalizeSettings", "build_log", "log_entries",
-           "normalize", "verify", "write_log"]
+__all__ = ["LogEntries", "LogTotals", "NormalizeResult", "NormalizeSettings", "log_entries",
+           "log_head", "normalize", "verify", "write_log"]
 
 
 def _round(d: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -55,17 +55,35 @@ def log_entry(state: NormState, up_to_date: bool) -> dict[str, Any]:
     return e
 
 
-def log_entries(done: Done) -> list[dict[str, Any]]:
-    """``normalization_log.json`` entries of every clip of a finished plan (refused ones
-    included when it normalized)."""
-    plan = done.plan
-    out = [log_entry(NormState.unpack(packed), before) for packed, before in plan.states.values()]
-    for i, reason in plan.refused.items():
-        if i in plan.states or plan.cfg is None:
-            continue
-        base = NormState.new(plan.layout, plan.catalog.entries[i], plan.cfg).to_dict()
-        out.append({**base, "status": "refused", "error": reason})
-    return out
+class LogEntries:
+    """``normalization_log.json``'s entries of a finished plan (refused clips included when
+    it normalized), sorted by source, each made from its packed state only when iterated
+    (re-iterable): the log of 20,000 clips is written without being a list in memory."""
+
+    def __init__(self, done: Done):
+        plan = self._plan = done.plan
+        refused = [i for i in plan.refused if i not in plan.states and plan.cfg is not None]
+        self._order = sorted([*plan.states, *refused],
+                             key=lambda i: plan.catalog.entries[i].rel_source)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        plan = self._plan
+        for i in self._order:
+            if i in plan.states:
+                packed, before = plan.states[i]
+                yield log_entry(NormState.unpack(packed), before)
+            else:
+                assert plan.cfg is not None
+                base = NormState.new(plan.layout, plan.catalog.entries[i], plan.cfg)
+                yield {**base.to_dict(), "status": "refused", "error": plan.refused[i]}
+
+
+def log_entries(done: Done) -> LogEntries:
+    """The log's entries of a finished plan (see :class:`LogEntries`)."""
+    return LogEntries(done)
 
 
 @dataclass(frozen=True)
@@ -84,31 +102,37 @@ class LogTotals:
     gain_db_mean: float | None
 
     @classmethod
-    def of(cls, files: list[dict[str, Any]]) -> "LogTotals":
-        ok = [e for e in files if e["status"] in ("normalized", "up_to_date")]
-        gains = [e["gain_db"] for e in ok]
+    def of(cls, files: Iterable[dict[str, Any]]) -> "LogTotals":
+        """The totals of ``files`` (read once, one entry at a time)."""
+        status = {"normalized": 0, "up_to_date": 0, "failed": 0, "refused": 0}
+        n = limited = short = 0
+        gains: list[float] = []
+        for e in files:
+            n += 1
+            if e["status"] in status:
+                status[e["status"]] += 1
+            if e["status"] in ("normalized", "up_to_date"):
+                gains.append(e["gain_db"])
+                limited += bool(e.get("gain_limited"))
+                short += "short_clip" in e.get("flags", [])
         return cls(
-            files=len(files),
-            normalized=sum(e["status"] == "normalized" for e in files),
-            up_to_date=sum(e["status"] == "up_to_date" for e in files),
-            failed=sum(e["status"] == "failed" for e in files),
-            refused=sum(e["status"] == "refused" for e in files),
-            gain_limited=sum(bool(e.get("gain_limited")) for e in ok),
-            short_clips=sum("short_clip" in e.get("flags", []) for e in ok),
+            files=n, normalized=status["normalized"], up_to_date=status["up_to_date"],
+            failed=status["failed"], refused=status["refused"], gain_limited=limited,
+            short_clips=short,
             gain_db_min=round(min(gains), 4) if gains else None,
             gain_db_max=round(max(gains), 4) if gains else None,
             gain_db_mean=round(sum(gains) / len(gains), 4) if gains else None)
 
     @classmethod
     def in_log(cls, log: dict[str, Any]) -> "LogTotals":
-        """The totals of a log :func:`build_log` made."""
+        """The totals of a log :func:`log_head` made."""
         return cls(**log["totals"])
 
 
-def build_log(layout: Layout, cfg: NormalizeSettings,
-              entries: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """``normalization_log.json`` from the entries of :func:`log_entries`."""
-    files = sorted(entries, key=lambda e: e["source"])
+def log_head(layout: Layout, cfg: NormalizeSettings,
+             entries: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """``normalization_log.json`` but its ``files`` (the entries of :func:`log_entries`,
+    sorted by source, read once here for the totals)."""
     return {
         "version": LOG_VERSION,
         "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -116,17 +140,16 @@ def build_log(layout: Layout, cfg: NormalizeSettings,
         "data_dir": str(layout.root),
         "settings": {**asdict(cfg), "key": cfg.key()},
         "engine": loudness.ENGINE,
-        "totals": asdict(LogTotals.of(files)),
-        "files": files,
+        "totals": asdict(LogTotals.of(entries)),
     }
 
 
-def write_log(layout: Layout, cfg: NormalizeSettings,
-              entries: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """Write ``features/normalization_log.json``; return it."""
-    log = build_log(layout, cfg, entries)
-    atomic_write_json(layout.normalization_log, log)
-    return log
+def write_log(layout: Layout, cfg: NormalizeSettings, entries: LogEntries) -> dict[str, Any]:
+    """Write ``features/normalization_log.json`` (the entries streamed, never all in
+    memory); return it without its ``files``."""
+    head = log_head(layout, cfg, entries)
+    atomic_write_json_list(layout.normalization_log, head, "files", entries)
+    return head
 
 
 @dataclass
@@ -184,7 +207,9 @@ def normalize(layout: Layout, cfg: NormalizeSettings | None = None, *,
             assert state.gain_db is not None
             rep.done.append({"source": state.source, "gain_db": round(state.gain_db, 4),
                              "gain_limited": state.gain_limited})
-        result = NormalizeResult(rep, write_log(layout, cfg, log_entries(done)))
+        entries = log_entries(done)
+        result = NormalizeResult(rep, {**write_log(layout, cfg, entries),
+                                       "files": list(entries)})
     if up := result.totals.up_to_date:
         rep.notes.append(f"{up} file(s) up to date (same source and settings), not redone")
     return result
