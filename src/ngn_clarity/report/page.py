@@ -53,9 +53,11 @@ INPUTS = ("manifest.json", "features/feature_metadata.json", "features/normaliza
 USELESS_D = 0.2
 
 
-def _read_json(path: Path) -> Any:
+def _read_json(path: Path, hook: Any = None) -> Any:
+    """The JSON at ``path`` (None when missing or not JSON); ``hook``: ``json.loads``'s
+    ``object_hook``, to keep only what a section reads of a 20,000-entry file."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"), object_hook=hook)
     except (OSError, ValueError):
         return None
 
@@ -90,17 +92,20 @@ def _digest(layout: Layout) -> str:
     h.update(json.dumps(artifacts.problems(layout)).encode())
     for rel in INPUTS:
         h.update(rel.encode())
-        data = _read_json(layout.root / rel)
-        if data is None:
-            continue
-        files = data.pop("files", None) if isinstance(data, dict) else None
-        h.update(json.dumps(_shown(data), sort_keys=True).encode())
-        if isinstance(files, list):
-            h.update(b"files")
-            for f in files:
-                h.update(json.dumps(_shown_file(f), sort_keys=True).encode())
-        del data, files
+        data = _read_json(layout.root / rel, _file_digest)
+        if data is not None:
+            h.update(json.dumps(_shown(data), sort_keys=True).encode())
     return h.hexdigest()
+
+
+def _file_digest(d: dict[str, Any]) -> Any:
+    """``object_hook`` of :func:`_digest`: an entry about one file (it has a ``source`` or
+    ``path``) becomes the SHA-1 of what the page shows of it (:func:`_shown_file`), as it
+    is parsed: the 20,000 entries of a log are never all objects at once."""
+    if "source" in d or "path" in d:
+        shown = json.dumps(_shown_file(d), sort_keys=True)
+        return "#" + hashlib.sha1(shown.encode()).hexdigest()
+    return d
 
 
 def _e(v: Any) -> str:
@@ -174,11 +179,16 @@ def _left_out(layout: Layout, m: dict[str, Any]) -> list[str]:
 
 
 def _loudness(layout: Layout) -> list[str]:
-    log = _read_json(layout.normalization_log)
+    def lufs(d: dict[str, Any]) -> Any:  # what the histograms read of each entry
+        if "integrated_lufs" in d:
+            return d["integrated_lufs"]
+        return (d.get("before"), d.get("after")) if "source" in d else d
+
+    log = _read_json(layout.normalization_log, lufs)
     if not log:
         return []
-    before = [f["before"]["integrated_lufs"] for f in log["files"] if f.get("before")]
-    after = [f["after"]["integrated_lufs"] for f in log["files"] if f.get("after")]
+    before = [b for b, _ in log["files"] if b is not None]
+    after = [a for _, a in log["files"] if a is not None]
     t = log["totals"]
     return ["<h3>Loudness</h3>",
             _img(figures.data_uri(figures.loudness_histograms(before, after)),
