@@ -125,3 +125,13 @@ def test_a_streamed_json_list_is_the_same_bytes_as_json_dump(tmp_path, items):
     atomic_write_json(tmp_path / "whole.json", {**head, "files": items})
     atomic_write_json_list(tmp_path / "streamed.json", head, "files", iter(items))
     assert (tmp_path / "streamed.json").read_bytes() == (tmp_path / "whole.json").read_bytes()
+
+
+def test_a_journal_that_cannot_be_written_says_which_file_in_one_line(tmp_path):
+    from ngn_clarity.errors import OutputError
+
+    (tmp_path / "ns.jsonl").mkdir()  # in the way: not a file
+    with Cache(tmp_path, "ns") as c, pytest.raises(OutputError) as e:
+        c.put(key("a"), 1)
+    assert e.value.reason.startswith(f"cannot write {tmp_path / 'ns.jsonl'}: ")
+    assert "\n" not in e.value.reason

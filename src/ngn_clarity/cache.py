@@ -29,6 +29,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from .errors import output_error
 from .fsutil import atomic_path
 
 #: Compact the journal before appending when it holds this many lines or more that are not
@@ -77,6 +78,7 @@ class Cache:
         self._waste = 0
         """Lines that are not the last good line of their key (repeats, damage)."""
         self._out: Any = None
+        self._reader: Any = None
         self._prepared = False
 
     def _load(self) -> dict[str, int]:
@@ -105,9 +107,10 @@ class Cache:
         if offset is None:
             return None
         try:
-            with open(self.path, "rb") as f:
-                f.seek(offset)
-                hit = _parse(f.readline())
+            if self._reader is None:  # one handle for a plan's thousands of reads
+                self._reader = open(self.path, "rb")
+            self._reader.seek(offset)
+            hit = _parse(self._reader.readline())
             return json.loads(hit[1]) if hit is not None and hit[0] == k else None
         except (OSError, ValueError):
             return None
@@ -115,15 +118,18 @@ class Cache:
     def put(self, k: str, value: Any) -> None:
         """Append ``value`` under ``k`` (hold the data folder's lock: one writer)."""
         line = _line(k, value)
-        if self._out is None:
-            if not self._prepared:
-                self._prepare()
-            self._out = open(self.path, "ab", buffering=0)
-            if self._out.tell() and not _ends_with_newline(self.path):
-                self._out.write(b"\n")  # a line a crash cut short stays alone (skipped)
-        view = memoryview(line)
-        while view:
-            view = view[self._out.write(view):]
+        try:
+            if self._out is None:
+                if not self._prepared:
+                    self._prepare()
+                self._out = open(self.path, "ab", buffering=0)
+                if self._out.tell() and not _ends_with_newline(self.path):
+                    self._out.write(b"\n")  # a line a crash cut short stays alone
+            view = memoryview(line)
+            while view:
+                view = view[self._out.write(view):]
+        except OSError as e:  # (a line cut short by a full disk reads as a miss)
+            raise output_error(e, self.path) from None
         if self._index is not None:
             if k in self._index:
                 self._waste += 1
@@ -151,6 +157,7 @@ class Cache:
     def _compact(self, index: dict[str, int]) -> None:
         """Rewrite the journal with the one good line of each key (atomically)."""
         new: dict[str, int] = {}
+        self._close_reader()  # offsets change
         with open(self.path, "rb") as src, atomic_path(self.path, durable=False) as tmp, \
                 open(tmp, "wb") as dst:
             for k, offset in index.items():
@@ -163,6 +170,12 @@ class Cache:
         if self._out is not None:
             self._out.close()
             self._out = None
+        self._close_reader()
+
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
     def __enter__(self) -> "Cache":
         return self

@@ -9,12 +9,11 @@
   schema is asked for.
 
 :func:`process_clip` (run in this process, a local pool or on Dask) reads the raw file once,
-checks it, normalizes it, writes the output and then its state, and fingerprints the
-normalized samples in memory; when the output is already up to date it reads the processed
-file instead. The worker writes the output; its state, verdict and fingerprint go
-back to :func:`execute`, which appends them to their journals (:mod:`ngn_clarity.cache`,
-:mod:`ngn_clarity.state`) as each result arrives, so a killed run keeps its finished clips
-and the workers, local or on Dask, write no file but the clip's processed copy.
+checks it, normalizes it, writes the output, and fingerprints the normalized samples in
+memory; when the output is already up to date it reads the processed file instead. The
+processed copy is the only file a worker writes: its state, verdict and fingerprint go back
+to :func:`execute`, which appends them to their journals (:mod:`ngn_clarity.cache`,
+:mod:`ngn_clarity.state`) as each result arrives, so a killed run keeps its finished clips.
 :func:`execute` collects what the steps report (:class:`Done`): the one refusal reason of
 each clip, the states and the fingerprints.
 
@@ -174,8 +173,8 @@ class Plan:
     refused: dict[int, str] = field(default_factory=dict)
     """Catalog index -> the clip's one refusal reason, known before any task."""
     states: dict[int, tuple[bytes, bool]] = field(default_factory=dict)
-    """Catalog index -> (its normalization state, :meth:`~ngn_clarity.state.NormState.pack`
-    ed; produced before this run)."""
+    """Catalog index -> (its normalization state as
+    :meth:`~ngn_clarity.state.NormState.pack` packs it, produced before this run)."""
     vectors: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
     """``[catalog entries, schema width]`` float64: row i is clip i's fingerprint once
     :attr:`has_vector` says so. One array, filled in place: no object a clip (at 20,000 clips
