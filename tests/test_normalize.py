@@ -286,3 +286,16 @@ def test_all_on_a_mistyped_data_dir_creates_nothing(tmp_path, capsys):
     missing = tmp_path / "dta"
     assert main(["normalize", "--all", "--data-dir", str(missing)]) == 1
     assert "no data folder at" in capsys.readouterr().err and not missing.exists()
+
+
+@pytest.mark.parametrize("items", [[], [{"source": "raw/gold/é.wav", "x": [1.5, None]}],
+                                   [{"a": {"b": [1, 2]}, "t": "line\nbreak"}, 3, "s", [],
+                                    {}]])
+def test_a_streamed_json_list_is_the_same_bytes_as_json_dump(tmp_path, items):
+    from ngn_clarity.fsutil import atomic_write_json
+    from ngn_clarity.steps.normalize import write_json_list
+
+    head = {"version": 2, "totals": {"files": len(items)}, "name": "ünïcode"}
+    atomic_write_json(tmp_path / "whole.json", {**head, "files": items})
+    write_json_list(tmp_path / "streamed.json", head, "files", iter(items))
+    assert (tmp_path / "streamed.json").read_bytes() == (tmp_path / "whole.json").read_bytes()

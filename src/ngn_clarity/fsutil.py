@@ -29,7 +29,7 @@ import stat
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterator
 
 from .errors import BusyError, OutputError, output_error
 from .outcome import Finding
@@ -250,26 +250,6 @@ def atomic_write_json(dest: str | os.PathLike, data: Any, indent: int | None = 2
         with open(path, "w", encoding="utf-8") as f:
             json.dump(data, f, indent=indent, ensure_ascii=False, allow_nan=False)
             f.write("\n")
-
-    return atomic_write(dest, write, durable=durable)
-
-
-def atomic_write_json_list(dest: str | os.PathLike, head: dict[str, Any], key: str,
-                           items: Iterable[Any], *, durable: bool = True) -> Path:
-    """``{**head, key: list(items)}`` as :func:`atomic_write_json` writes it (indent 2, the
-    same bytes), with ``items`` written one at a time as they come: a 20,000-clip log is
-    never a list in memory. ``key`` must not be in ``head``."""
-    def write(path: Path) -> None:
-        with open(path, "w", encoding="utf-8") as f:
-            first = json.dumps({**head, key: []}, indent=2, ensure_ascii=False,
-                               allow_nan=False)
-            f.write(first[:-len("[]\n}")])  # up to the list's opening bracket
-            n = 0
-            for item in items:
-                text = json.dumps(item, indent=2, ensure_ascii=False, allow_nan=False)
-                f.write(("[" if n == 0 else ",") + "\n    " + text.replace("\n", "\n    "))
-                n += 1
-            f.write("\n  ]\n}\n" if n else "[]\n}\n")
 
     return atomic_write(dest, write, durable=durable)
 

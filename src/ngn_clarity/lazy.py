@@ -26,6 +26,8 @@ LAZY: dict[str, tuple[float, str]] = {
     "scipy.ndimage": (0.22, "the extended schema's narrow-peak feature only"),
     "scipy.optimize": (0.34, "the temperature fit of `train`"),
     "pandas": (0.24, "building and reading the tables; a warm `run` checks them without it"),
+    "pyarrow": (0.23, "the joined table's column names (its Parquet schema), so the analysis "
+                      "and the report read only the columns they draw"),
     "matplotlib": (0.34, "figures of the report, `--analyze` and `train` (pyplot)"),
     "sklearn": (1.1, "splits, estimators and metrics of `train` (each of ensemble, "
                      "model_selection, metrics)"),

@@ -15,8 +15,10 @@ totals. Raw files are only read.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .. import audio, loudness, settings
@@ -26,7 +28,7 @@ from ..gain import LOG_VERSION, NormalizeSettings
 from ..layout import Layout
 from ..settings import Scheduler
 from ..outcome import StepReport
-from ..fsutil import atomic_write_json_list
+from ..fsutil import atomic_write
 from ..state import NormState, journal, read_state
 from ..work import Done, Plan, execute
 from .base import writing
@@ -144,11 +146,31 @@ def log_head(layout: Layout, cfg: NormalizeSettings,
     }
 
 
+def write_json_list(dest: Path, head: dict[str, Any], key: str, items: Iterable[Any]) -> Path:
+    """``{**head, key: list(items)}`` as :func:`~ngn_clarity.fsutil.atomic_write_json`
+    writes it (indent 2, the same bytes, atomically), with ``items`` written one at a time
+    as they come: a 20,000-clip log is never a list in memory. ``key`` must not be in
+    ``head``."""
+    def write(path: Path) -> None:
+        with open(path, "w", encoding="utf-8") as f:
+            first = json.dumps({**head, key: []}, indent=2, ensure_ascii=False,
+                               allow_nan=False)
+            f.write(first[:-len("[]\n}")])  # up to the list's opening bracket
+            n = 0
+            for item in items:
+                text = json.dumps(item, indent=2, ensure_ascii=False, allow_nan=False)
+                f.write(("[" if n == 0 else ",") + "\n    " + text.replace("\n", "\n    "))
+                n += 1
+            f.write("\n  ]\n}\n" if n else "[]\n}\n")
+
+    return atomic_write(dest, write)
+
+
 def write_log(layout: Layout, cfg: NormalizeSettings, entries: LogEntries) -> dict[str, Any]:
     """Write ``features/normalization_log.json`` (the entries streamed, never all in
     memory); return it without its ``files``."""
     head = log_head(layout, cfg, entries)
-    atomic_write_json_list(layout.normalization_log, head, "files", entries)
+    write_json_list(layout.normalization_log, head, "files", entries)
     return head
 
 
