@@ -176,6 +176,11 @@ class Layout:
         rel = Path(clip.rel)
         return self.processed_dir(clip.subset, clip.instrument) / rel.with_suffix(".wav")
 
+    def processed_rel(self, clip: Clip) -> str:
+        """:meth:`processed_path` below the root, POSIX style (``processed/gold/drums/
+        kick_001.wav``): what the clip's normalization state is known by."""
+        return self.processed_path(clip).relative_to(self.root).as_posix()
+
     def record_path(self, subset: str, instrument: str, rel: str) -> Path:
         return (self.records / taxonomy.check_subset(subset)
                 / taxonomy.check_instrument(instrument) / f"{rel}.json")

@@ -74,7 +74,7 @@ class NormState:
             subtype: str | None = None) -> "NormState":
         """The state of a clip before its outcome is known."""
         return cls(entry.rel_source,
-                   layout.processed_path(entry.clip).relative_to(layout.root).as_posix(),
+                   layout.processed_rel(entry.clip),
                    entry.clip.subset, entry.clip.instrument, entry.sha256, cfg.key(),
                    subtype=subtype)
 
@@ -142,7 +142,8 @@ def _key(output: str) -> str:
 
 def read_state(states: Cache, output: str) -> NormState | None:
     """The state of the processed copy at ``output`` (path below the data root, as
-    :attr:`NormState.output`); None if there is none or its line is damaged."""
+    :meth:`Layout.processed_rel` gives it and :attr:`NormState.output` holds it); None if
+    there is none or its line is damaged."""
     d = states.get(_key(output))
     try:
         return NormState.from_dict(d) if isinstance(d, dict) else None

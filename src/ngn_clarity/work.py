@@ -240,7 +240,7 @@ class Plan:
                    force: bool) -> None:
         layout, dest = self.layout, self.layout.processed_path(e.clip)
         assert self.norm is not None  # (make sets it)
-        state = read_state(self.norm, dest.relative_to(layout.root).as_posix())
+        state = read_state(self.norm, layout.processed_rel(e.clip))
         if self.cfg is None:  # extract only: whatever normalization made the processed copy
             key = state.settings_key if state is not None else ""
             if state is None or not state.vouches_for(e.sha256, key, dest):

@@ -253,7 +253,7 @@ def verify(layout: Layout, cfg: NormalizeSettings | None = None,
             rep.skip(clip.path, f"not normalized: {entry.refusal}")
             continue
         dest = layout.processed_path(clip)
-        state = read_state(states, dest.relative_to(layout.root).as_posix())
+        state = read_state(states, layout.processed_rel(clip))
         if state is not None and state.status == "failed" \
                 and state.source_sha256 == entry.sha256:
             rep.skip(clip.path, f"not normalized: {state.error}")
@@ -276,7 +276,7 @@ def verify(layout: Layout, cfg: NormalizeSettings | None = None,
             rep.skip(dest, f"{measured:.2f} LUFS is {off:+.2f} LU off {expected:.2f} "
                            f"(tolerance {tolerance_lu} LU)")
         else:
-            rep.done.append({"file": dest.relative_to(layout.root).as_posix(),
+            rep.done.append({"file": layout.processed_rel(clip),
                              "integrated_lufs": round(measured, 3),
                              "expected_lufs": round(expected, 3), "gain_limited": limited})
     return rep
