@@ -36,11 +36,16 @@ FINE_WIN = 512
 THIRD_OCTAVES = tuple(1000.0 * 2 ** (k / 3) for k in range(-16, 15))
 
 
+def _hann(n: int) -> np.ndarray:
+    """Periodic Hann window of ``n`` samples, float64 (``scipy.signal.get_window("hann",
+    n)``)."""
+    return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)
+
+
 @lru_cache(maxsize=1)
 def window() -> np.ndarray:
-    """Periodic Hann window of n_fft samples (``scipy.signal.get_window("hann", n_fft)``)."""
-    n = np.arange(N_FFT)
-    return (0.5 - 0.5 * np.cos(2 * np.pi * n / N_FFT)).astype(np.float32)
+    """Periodic Hann window of n_fft samples, float32 (the STFT's)."""
+    return _hann(N_FFT).astype(np.float32)
 
 
 @lru_cache(maxsize=1)
@@ -56,7 +61,7 @@ LTAS_HOP = 2048
 @lru_cache(maxsize=1)
 def long_window() -> np.ndarray:
     """Periodic Hann window of the long frames (8192 samples), float64."""
-    return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(LTAS_FFT) / LTAS_FFT)
+    return _hann(LTAS_FFT)
 
 
 @lru_cache(maxsize=1)
