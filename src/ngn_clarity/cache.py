@@ -12,8 +12,9 @@ re-run with nothing changed does no audio work. Reading indexes the journal once
 offset, about 0.2 KB a key; values are parsed only when asked for); when more than half of
 its lines are repeats or damaged, the next writer rewrites it atomically first.
 
-One file a namespace, not one a result: a 1000-clip run wrote 2000 small files (0.5 ms
-each, and a burden on network file systems) where it now appends 2000 lines. Keys come from
+One file a namespace, not one a result: a 1000-clip run wrote 3000 small files (a state, a
+verdict and a fingerprint a clip, 0.5 ms each, and a burden on network file systems) where
+it now appends 3000 lines (the states' journal is :func:`ngn_clarity.state.journal`). Keys come from
 :func:`key`: the content hash of the input file plus everything that changes the result
 (settings, schema and code versions). The first writer removes an older release's
 ``cache/<namespace>/`` folder of one JSON file a result (it is no longer read).
@@ -43,8 +44,8 @@ def key(*parts: Any) -> str:
 
 
 def _line(k: str, value: Any) -> bytes:
-    body = f"{k} " + json.dumps(value, separators=(",", ":"), allow_nan=False)
-    return f"{k} {zlib.crc32(body.encode()):08x} {body[len(k) + 1:]}\n".encode()
+    text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+    return f"{k} {zlib.crc32(f'{k} {text}'.encode()):08x} {text}\n".encode()
 
 
 def _parse(line: bytes) -> tuple[str, bytes] | None:
